@@ -1,0 +1,1 @@
+"""Hand-written layer over generated_client: streaming, waiting, errors, retries, CLI."""

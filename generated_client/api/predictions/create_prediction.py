@@ -1,0 +1,211 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.create_prediction_request import CreatePredictionRequest
+from ...models.error_response import ErrorResponse
+from ...models.prediction_response import PredictionResponse
+from ...types import Response
+
+
+def _get_kwargs(
+    *,
+    body: CreatePredictionRequest,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/predictions",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PredictionResponse | None:
+    if response.status_code == 201:
+        response_201 = PredictionResponse.from_dict(response.json())
+
+        return response_201
+
+    if response.status_code == 401:
+        response_401 = ErrorResponse.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 413:
+        response_413 = ErrorResponse.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorResponse.from_dict(response.json())
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = ErrorResponse.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = ErrorResponse.from_dict(response.json())
+
+        return response_429
+
+    if 500 <= response.status_code <= 599:
+        response_5xx = ErrorResponse.from_dict(response.json())
+
+        return response_5xx
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | PredictionResponse]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: CreatePredictionRequest,
+) -> Response[ErrorResponse | PredictionResponse]:
+    """Create a prediction
+
+     Starts a prediction of one model version and answers at once with it, before the
+    model has run. Fetch it with `getPrediction` (or follow `urls.get`) until its
+    status is final. With `"stream": true` the prediction's `urls.stream` is set:
+    follow it to read the output as server-sent events.
+
+    Args:
+        body (CreatePredictionRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | PredictionResponse]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    body: CreatePredictionRequest,
+) -> ErrorResponse | PredictionResponse | None:
+    """Create a prediction
+
+     Starts a prediction of one model version and answers at once with it, before the
+    model has run. Fetch it with `getPrediction` (or follow `urls.get`) until its
+    status is final. With `"stream": true` the prediction's `urls.stream` is set:
+    follow it to read the output as server-sent events.
+
+    Args:
+        body (CreatePredictionRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | PredictionResponse
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: CreatePredictionRequest,
+) -> Response[ErrorResponse | PredictionResponse]:
+    """Create a prediction
+
+     Starts a prediction of one model version and answers at once with it, before the
+    model has run. Fetch it with `getPrediction` (or follow `urls.get`) until its
+    status is final. With `"stream": true` the prediction's `urls.stream` is set:
+    follow it to read the output as server-sent events.
+
+    Args:
+        body (CreatePredictionRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | PredictionResponse]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    body: CreatePredictionRequest,
+) -> ErrorResponse | PredictionResponse | None:
+    """Create a prediction
+
+     Starts a prediction of one model version and answers at once with it, before the
+    model has run. Fetch it with `getPrediction` (or follow `urls.get`) until its
+    status is final. With `"stream": true` the prediction's `urls.stream` is set:
+    follow it to read the output as server-sent events.
+
+    Args:
+        body (CreatePredictionRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | PredictionResponse
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+        )
+    ).parsed

@@ -1,0 +1,1 @@
+"""A stateful local server that implements openapi.yaml with fake models."""

@@ -1,0 +1,45 @@
+"""generated_client/ is exactly what openapi.yaml and the generator config produce."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def regenerate_check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "regenerate"), "--check", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_generated_client_is_up_to_date() -> None:
+    result = regenerate_check()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "up to date" in result.stdout
+
+
+def test_a_hand_edit_fails_the_check_with_a_readable_diff(tmp_path: Path) -> None:
+    copy = tmp_path / "generated_client"
+    shutil.copytree(ROOT / "generated_client", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    edited = copy / "models" / "prediction.py"
+    edited.write_text(edited.read_text().replace("class Prediction:", "class Prediction:  # hand edit"))
+    (copy / "models" / "stray.py").write_text("x = 1\n")
+
+    result = regenerate_check("--target", str(copy))
+
+    assert result.returncode == 1
+    assert "-class Prediction:  # hand edit" in result.stdout
+    assert "+class Prediction:" in result.stdout
+    assert "generated_client/models/stray.py (on disk)" in result.stdout
+    assert "never the generated files" in result.stderr
+
+
+def test_generated_package_is_typed() -> None:
+    assert (ROOT / "generated_client" / "py.typed").exists()

@@ -150,7 +150,7 @@ def test_unknown_prediction_status_parses_as_a_string() -> None:
     assert not isinstance(prediction.status, PredictionStatus)
 
 
-ERROR_BODIES = {
+ERROR_BODIES: dict[int, dict[str, Any]] = {
     401: {"detail": "Invalid or missing token."},
     404: {"detail": "Prediction not found."},
     422: {"detail": [{"loc": ["body", "version"], "msg": "Field required", "type": "missing"}]},

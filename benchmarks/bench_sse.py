@@ -1,0 +1,167 @@
+"""Throughput of SSE decoders on small token events, side by side in one run.
+
+    .venv/bin/python benchmarks/bench_sse.py [--events N] [--rounds R]
+
+Every decoder gets the same byte chunks and does all the work from bytes to event objects:
+- ours: `extensions.sse.SSEDecoder.feed` per chunk, and `iter_events` over the chunks;
+- httpx-sse: what `EventSource.iter_sse` does, i.e. httpx's incremental text decoder, httpx-sse's
+  `SSELineDecoder`, `line.rstrip("\\n")` and `SSEDecoder.decode` per line;
+- replicate: what `replicate.stream.EventSource.__iter__` does, i.e. httpx's text decoder and
+  `LineDecoder` (`Response.iter_lines`) and `EventSource.Decoder.decode` per line;
+- raw baseline: UTF-8 decode and split on LF only, no parsing (a floor, not a decoder).
+
+Rounds are interleaved (every decoder once per round) so machine noise hits all of them alike;
+the best and the median round are printed as events per second with ratios against httpx-sse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable, Iterator
+
+from httpx._decoders import LineDecoder, TextDecoder
+from httpx_sse._decoders import SSEDecoder as HttpxSseDecoder
+from httpx_sse._decoders import SSELineDecoder
+from replicate.stream import EventSource as ReplicateEventSource
+
+from extensions.sse import SSEDecoder, iter_events
+
+WORDS = [" the", " quick", " brown", " fox", " jumps", " over", " a", " lazy", " dog", ",", " café", " naïve", "."]
+
+
+def token_events(count: int) -> list[bytes]:
+    return [f"id: {i}\nevent: output\ndata: {WORDS[i % len(WORDS)]}\n\n".encode() for i in range(count)]
+
+
+def one_event_per_chunk(events: list[bytes]) -> list[bytes]:
+    return events
+
+
+def events_per_chunk(events: list[bytes], per_chunk: int) -> list[bytes]:
+    return [b"".join(events[i : i + per_chunk]) for i in range(0, len(events), per_chunk)]
+
+
+def fixed_size_chunks(events: list[bytes], size: int) -> list[bytes]:
+    # Network reads split anywhere: inside lines, inside CRLF-free fields, inside characters.
+    stream = b"".join(events)
+    return [stream[i : i + size] for i in range(0, len(stream), size)]
+
+
+def run_ours_feed(chunks: list[bytes]) -> int:
+    decoder = SSEDecoder()
+    count = 0
+    for chunk in chunks:
+        count += len(decoder.feed(chunk))
+    return count
+
+
+def run_ours_iter_events(chunks: list[bytes]) -> int:
+    count = 0
+    for _ in iter_events(chunks):
+        count += 1
+    return count
+
+
+def run_httpx_sse(chunks: list[bytes]) -> int:
+    # httpx_sse._api._iter_sse_lines over Response.iter_text, then EventSource.iter_sse's loop.
+    def lines() -> Iterator[str]:
+        text_decoder = TextDecoder("utf-8")
+        line_decoder = SSELineDecoder()
+        for chunk in chunks:
+            text = text_decoder.decode(chunk)
+            if text:  # httpx's iter_text drops empty text
+                yield from line_decoder.decode(text)
+        yield from line_decoder.flush()
+
+    decoder = HttpxSseDecoder()
+    count = 0
+    for line in lines():
+        line = line.rstrip("\n")
+        sse = decoder.decode(line)
+        if sse is not None:
+            count += 1
+    return count
+
+
+def run_replicate(chunks: list[bytes]) -> int:
+    # httpx.Response.iter_lines (TextDecoder + LineDecoder), then EventSource.__iter__'s loop.
+    def lines() -> Iterator[str]:
+        text_decoder = TextDecoder("utf-8")
+        line_decoder = LineDecoder()
+        for chunk in chunks:
+            text = text_decoder.decode(chunk)
+            if text:
+                yield from line_decoder.decode(text)
+        yield from line_decoder.decode(text_decoder.flush())
+        yield from line_decoder.flush()
+
+    decoder = ReplicateEventSource.Decoder()
+    count = 0
+    for line in lines():
+        line = line.rstrip("\n")
+        sse = decoder.decode(line)
+        if sse is not None:
+            count += 1
+    return count
+
+
+def run_raw_baseline(chunks: list[bytes]) -> int:
+    count = 0
+    for chunk in chunks:
+        count += len(chunk.decode("utf-8", "replace").split("\n"))
+    return count // 4  # four lines per event, so the figure reads as events per second
+
+
+DECODERS: dict[str, Callable[[list[bytes]], int]] = {
+    "ours (SSEDecoder.feed)": run_ours_feed,
+    "ours (iter_events)": run_ours_iter_events,
+    "httpx-sse": run_httpx_sse,
+    "replicate": run_replicate,
+    "raw baseline": run_raw_baseline,
+}
+REFERENCE = "httpx-sse"
+
+
+def measure(chunks: list[bytes], expected: int, rounds: int) -> dict[str, list[float]]:
+    seconds: dict[str, list[float]] = {name: [] for name in DECODERS}
+    for _ in range(rounds):
+        for name, run in DECODERS.items():
+            start = time.perf_counter()
+            count = run(chunks)
+            seconds[name].append(time.perf_counter() - start)
+            if name != "raw baseline" and count != expected:
+                raise SystemExit(f"{name} decoded {count} events, expected {expected}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+
+    events = token_events(args.events)
+    workloads = {
+        "one event per chunk": one_event_per_chunk(events),
+        "8 events per chunk": events_per_chunk(events, 8),
+        "4 KiB chunks split anywhere": fixed_size_chunks(events, 4096),
+    }
+    print(f"{args.events} events like {events[1]!r}, best and median of {args.rounds} interleaved rounds")
+    for workload, chunks in workloads.items():
+        seconds = measure(chunks, args.events, args.rounds)
+        best_reference = min(seconds[REFERENCE])
+        median_reference = statistics.median(seconds[REFERENCE])
+        print(f"\n{workload} ({len(chunks)} chunks)")
+        print(f"  {'decoder':<24} {'events/s best':>14} {'median':>12} {'vs httpx-sse best':>18} {'median':>8}")
+        for name, times in seconds.items():
+            best, median = min(times), statistics.median(times)
+            print(
+                f"  {name:<24} {args.events / best:>14,.0f} {args.events / median:>12,.0f}"
+                f" {best_reference / best:>17.2f}x {median_reference / median:>7.2f}x"
+            )
+
+
+if __name__ == "__main__":
+    main()

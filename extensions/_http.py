@@ -1,0 +1,424 @@
+"""Sending one API request: retries, typed errors, and the token kept to its origin.
+
+Calls build their request with a generated endpoint's `_get_kwargs(...)` and send it here, through
+the client's own httpx client, instead of through the generated `sync_detailed`: that one crashes on
+status codes outside `http.HTTPStatus` (520) and on non-JSON error bodies (an HTML 502).
+
+    response = send(client, get_prediction._get_kwargs(prediction_id), idempotent=True)
+    prediction = parse_prediction(response, client)
+
+`send` / `async_send` also take absolute URLs (a prediction's `urls.stream`, an output file): the
+`Authorization` header goes only to the origin of the client's base URL. With `stream=True` a
+successful response comes back unread; close it (or use `open_stream` / `async_open_stream`).
+
+The retry loop's decisions live in `_Attempts`, shared by the sync and async drivers; the policy
+itself is pure, in `_retry`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import http
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, cast
+
+import anyio
+import httpx
+
+from generated_client import AuthenticatedClient
+from generated_client.models.prediction import Prediction
+from generated_client.models.prediction_response import PredictionResponse
+
+from ._retry import Failure, RetryPolicy, parse_retry_after
+from ._security import redact, same_origin
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseError,
+    APIStatusError,
+    APITimeoutError,
+    status_error_class,
+)
+
+__all__ = [
+    "DEFAULT_RETRY",
+    "async_open_stream",
+    "async_send",
+    "build_request",
+    "classify_transport_error",
+    "error_from_response",
+    "logger",
+    "open_stream",
+    "parse_prediction",
+    "send",
+]
+
+logger = logging.getLogger("inference_api")
+
+DEFAULT_RETRY = RetryPolicy()
+
+# Headers that carry a request id, in the order they are looked for.
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-amz-request-id", "x-correlation-id")
+_EXCERPT_LENGTH = 200
+# Errors that no retry can cure: a wrong URL scheme, a redirect loop, a body httpx cannot decode.
+_PERMANENT_ERRORS = (httpx.UnsupportedProtocol, httpx.TooManyRedirects, httpx.DecodingError, httpx.LocalProtocolError)
+_ATTEMPTS_KEY = "inference_api.attempts"
+
+
+def retry_policy(client: AuthenticatedClient) -> RetryPolicy:
+    """The client's retry policy: what `connect(retries=...)` set, else the default."""
+    policy = getattr(client, "retry", None)
+    return policy if isinstance(policy, RetryPolicy) else DEFAULT_RETRY
+
+
+def _secrets(client: AuthenticatedClient) -> tuple[str, ...]:
+    return (client.token,)
+
+
+def build_request(
+    client: AuthenticatedClient, http_client: httpx.Client | httpx.AsyncClient, request_kwargs: Mapping[str, Any]
+) -> httpx.Request:
+    """Build the request; drop the client's credentials when its URL is not on the base URL's origin."""
+    request = http_client.build_request(**request_kwargs)
+    if not same_origin(request.url, http_client.base_url):
+        request.headers.pop(client.auth_header_name, None)
+    return request
+
+
+def classify_transport_error(exc: httpx.RequestError) -> Failure:
+    """Whether the request can have reached the server, from how it failed."""
+    cause = exc.__cause__
+    if cause is not None and type(cause).__module__.startswith("aiohttp"):
+        return _classify_aiohttp_error(exc, cause)
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return Failure.NOT_SENT
+    if isinstance(exc, httpx.TimeoutException):
+        return Failure.TIMEOUT
+    return Failure.CONNECTION
+
+
+def _classify_aiohttp_error(exc: httpx.RequestError, cause: BaseException) -> Failure:
+    # httpx-aiohttp maps every aiohttp.ClientConnectionError to httpx.ConnectTimeout, including
+    # ServerDisconnectedError (the server closed the connection after reading the request), so its
+    # httpx class cannot say whether a POST may be sent again: look at the aiohttp cause instead.
+    import aiohttp
+
+    if isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return Failure.NOT_SENT
+    return Failure.TIMEOUT if isinstance(exc, httpx.TimeoutException) else Failure.CONNECTION
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _excerpt(body: bytes, content_type: str) -> str:
+    """A readable line from a body that is not JSON, such as a proxy's HTML error page."""
+    text = body.decode("utf-8", errors="replace")
+    if "html" in content_type.lower() or text.lstrip().startswith("<"):
+        text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.IGNORECASE | re.DOTALL)
+        text = re.sub(r"<[^>]*>", " ", text)
+    text = _collapse(text)
+    return text if len(text) <= _EXCERPT_LENGTH else text[: _EXCERPT_LENGTH - 1] + "…"
+
+
+def _redact_value(value: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, list):
+        return [_redact_value(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {key: _redact_value(item, secrets) for key, item in value.items()}
+    return value
+
+
+def _detail(body: bytes, content_type: str) -> Any:
+    """FastAPI's `detail` (a string or a list of issues), other JSON as is, or a readable excerpt."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _excerpt(body, content_type)
+    if isinstance(payload, dict) and "detail" in payload:
+        return payload["detail"]
+    return payload
+
+
+def _summary(detail: Any) -> str:
+    if isinstance(detail, str):
+        return _collapse(detail)
+    if isinstance(detail, list) and all(isinstance(issue, dict) for issue in detail):
+        parts = []
+        for issue in detail:
+            loc = ".".join(str(part) for part in issue.get("loc", ()))
+            parts.append(f"{loc}: {issue.get('msg', '')}" if loc else str(issue.get("msg", "")))
+        return "; ".join(parts)
+    return "" if detail is None else _excerpt(json.dumps(detail).encode(), "application/json")
+
+
+def _reason_phrase(status_code: int, fallback: str) -> str:
+    try:
+        return http.HTTPStatus(status_code).phrase
+    except ValueError:
+        return fallback
+
+
+def _request_id(headers: httpx.Headers) -> str | None:
+    for name in _REQUEST_ID_HEADERS:
+        if value := headers.get(name):
+            return str(value)
+    return None
+
+
+def _describe(request: httpx.Request) -> str:
+    return f"{request.method} {request.url}"
+
+
+def error_from_response(
+    response: httpx.Response,
+    *,
+    attempts: int = 1,
+    secrets: tuple[str, ...] = (),
+    now: datetime.datetime | None = None,
+) -> APIStatusError:
+    """The typed error for an error response whose body has been read."""
+    status_code = response.status_code
+    detail = _redact_value(_detail(response.content, response.headers.get("content-type", "")), secrets)
+    retry_after = None
+    if status_code == 429 or status_code >= 500:
+        retry_after = parse_retry_after(response.headers.get("retry-after"), now or datetime.datetime.now(datetime.UTC))
+    phrase = _reason_phrase(status_code, response.reason_phrase)
+    summary = _summary(detail)
+    message = f"{status_code} {phrase}".rstrip() + f" from {_describe(response.request)}"
+    if summary:
+        message += f": {summary}"
+    request_id = _request_id(response.headers)
+    return status_error_class(status_code)(
+        redact(message, secrets),
+        status_code=status_code,
+        detail=detail,
+        request_id=redact(request_id, secrets) if request_id else None,
+        attempts=attempts,
+        retry_after=retry_after,
+    )
+
+
+def _transport_error(exc: httpx.RequestError, failure: Failure, attempts: int, secrets: tuple[str, ...]) -> APIError:
+    request = exc.request if _has_request(exc) else None
+    where = f" ({_describe(request)})" if request is not None else ""
+    what = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        cls: type[APIError] = APITimeoutError
+        kind = "timed out"
+    elif isinstance(exc, httpx.DecodingError):
+        cls, kind = APIResponseError, "could not decode the response"
+    elif failure is Failure.NOT_SENT:
+        cls, kind = APIConnectionError, "could not connect"
+    else:
+        cls, kind = APIConnectionError, "connection failed"
+    return cls(redact(f"{kind}{where}: {what}", secrets), attempts=attempts)
+
+
+def _has_request(exc: httpx.RequestError) -> bool:
+    try:
+        exc.request  # noqa: B018 (the property raises when the error carries no request)
+    except RuntimeError:
+        return False
+    return True
+
+
+class _Attempts:
+    """The state and decisions of one call's retry loop, shared by the sync and async drivers."""
+
+    def __init__(self, client: AuthenticatedClient, *, idempotent: bool) -> None:
+        self.policy = retry_policy(client)
+        self.secrets = _secrets(client)
+        self.idempotent = idempotent
+        self.number = 0
+
+    def start(self) -> None:
+        self.number += 1
+
+    def after_transport_error(self, exc: httpx.RequestError) -> float:
+        """Seconds to wait before the next attempt; raises the typed error when giving up."""
+        failure = classify_transport_error(exc)
+        if isinstance(exc, _PERMANENT_ERRORS):
+            raise _transport_error(exc, failure, self.number, self.secrets) from exc
+        decision = self.policy.decide(
+            attempt=self.number,
+            idempotent=self.idempotent,
+            failure=failure,
+            rand=random.random(),  # noqa: S311 (jitter, not cryptography)
+        )
+        error = _transport_error(exc, failure, self.number, self.secrets)
+        if not decision.retry:
+            if decision.reason:
+                error.message = f"{error.message}; {decision.reason}"
+            raise error from exc
+        self._log_retry(error.message, decision.delay)
+        return decision.delay
+
+    def after_error_status(self, response: httpx.Response) -> float:
+        """Seconds to wait before the next attempt; raises the typed error when giving up."""
+        error = error_from_response(response, attempts=self.number, secrets=self.secrets)
+        decision = self.policy.decide(
+            attempt=self.number,
+            idempotent=self.idempotent,
+            failure=Failure.STATUS,
+            status_code=response.status_code,
+            retry_after=error.retry_after,
+            rand=random.random(),  # noqa: S311 (jitter, not cryptography)
+        )
+        if not decision.retry:
+            if decision.reason:
+                error.message = f"{error.message}; {decision.reason}"
+            raise error
+        self._log_retry(error.message, decision.delay)
+        return decision.delay
+
+    def succeeded(self, response: httpx.Response) -> httpx.Response:
+        response.extensions[_ATTEMPTS_KEY] = self.number
+        return response
+
+    def log_response(self, response: httpx.Response) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            message = f"{_describe(response.request)} -> {response.status_code} (attempt {self.number})"
+            logger.debug(redact(message, self.secrets))
+
+    def _log_retry(self, message: str, delay: float) -> None:
+        logger.info(
+            redact(
+                f"{message}; retrying in {delay:.2f} s (attempt {self.number + 1} of {self.policy.max_attempts})",
+                self.secrets,
+            )
+        )
+
+
+def _sleep(client: AuthenticatedClient) -> Callable[[float], object]:
+    return cast(Callable[[float], object], getattr(client, "sleep", None) or time.sleep)
+
+
+def _async_sleep(client: AuthenticatedClient) -> Callable[[float], Awaitable[object]]:
+    return cast(Callable[[float], Awaitable[object]], getattr(client, "async_sleep", None) or anyio.sleep)
+
+
+def send(
+    client: AuthenticatedClient, request_kwargs: Mapping[str, Any], *, idempotent: bool, stream: bool = False
+) -> httpx.Response:
+    """Send a request with retries and return its 2xx response, or raise an `extensions.errors` error.
+
+    `request_kwargs` are `httpx.Client.build_request` arguments, such as a generated endpoint's
+    `_get_kwargs(...)`; a URL may be absolute, and then carries the token only to the base URL's
+    origin. `idempotent` selects the retry rules (get and cancel: True; create and run: False).
+    With `stream=True` the 2xx response is returned unread and the caller must close it.
+    """
+    http_client = client.get_httpx_client()
+    attempts = _Attempts(client, idempotent=idempotent)
+    sleep = _sleep(client)
+    while True:
+        attempts.start()
+        try:
+            response = http_client.send(build_request(client, http_client, request_kwargs), stream=True)
+            try:
+                if not (stream and response.is_success):
+                    response.read()
+            except BaseException:
+                response.close()
+                raise
+        except httpx.RequestError as exc:
+            sleep(attempts.after_transport_error(exc))
+            continue
+        attempts.log_response(response)
+        if response.is_success:
+            return attempts.succeeded(response)
+        sleep(attempts.after_error_status(response))
+
+
+async def async_send(
+    client: AuthenticatedClient, request_kwargs: Mapping[str, Any], *, idempotent: bool, stream: bool = False
+) -> httpx.Response:
+    """`send` for async code, through the client's `httpx.AsyncClient`."""
+    http_client = client.get_async_httpx_client()
+    attempts = _Attempts(client, idempotent=idempotent)
+    sleep = _async_sleep(client)
+    while True:
+        attempts.start()
+        try:
+            response = await http_client.send(build_request(client, http_client, request_kwargs), stream=True)
+            try:
+                if not (stream and response.is_success):
+                    await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+        except httpx.RequestError as exc:
+            await sleep(attempts.after_transport_error(exc))
+            continue
+        attempts.log_response(response)
+        if response.is_success:
+            return attempts.succeeded(response)
+        await sleep(attempts.after_error_status(response))
+
+
+@contextmanager
+def open_stream(
+    client: AuthenticatedClient, request_kwargs: Mapping[str, Any], *, idempotent: bool
+) -> Iterator[httpx.Response]:
+    """`send(..., stream=True)` as a context manager that always closes the response."""
+    response = send(client, request_kwargs, idempotent=idempotent, stream=True)
+    try:
+        yield response
+    finally:
+        response.close()
+
+
+@asynccontextmanager
+async def async_open_stream(
+    client: AuthenticatedClient, request_kwargs: Mapping[str, Any], *, idempotent: bool
+) -> AsyncIterator[httpx.Response]:
+    """`async_send(..., stream=True)` as a context manager that always closes the response."""
+    response = await async_send(client, request_kwargs, idempotent=idempotent, stream=True)
+    try:
+        yield response
+    finally:
+        await response.aclose()
+
+
+def attempts_of(response: httpx.Response) -> int:
+    """How many attempts `send` made to get this response."""
+    return int(response.extensions.get(_ATTEMPTS_KEY, 1))
+
+
+def parse_prediction(response: httpx.Response, client: AuthenticatedClient) -> Prediction:
+    """The prediction in a 2xx response's `{"data": ...}` envelope; `APIResponseError` when it is not one."""
+    secrets = _secrets(client)
+    common: dict[str, Any] = {
+        "status_code": response.status_code,
+        "request_id": _request_id(response.headers),
+        "attempts": attempts_of(response),
+    }
+    where = _describe(response.request)
+    try:
+        payload = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        excerpt = _excerpt(response.content, response.headers.get("content-type", ""))
+        raise APIResponseError(
+            redact(f"{response.status_code} from {where} is not JSON: {excerpt!r}", secrets),
+            detail=redact(excerpt, secrets),
+            **common,
+        ) from exc
+    try:
+        if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
+            raise TypeError("expected an object with a `data` object")
+        return PredictionResponse.from_dict(payload).data
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise APIResponseError(
+            redact(f"{response.status_code} from {where} is not a prediction envelope: {exc!r}", secrets),
+            detail=_redact_value(payload, secrets),
+            **common,
+        ) from exc

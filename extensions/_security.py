@@ -1,0 +1,52 @@
+"""Keeping the token to its origin and out of text, and path ids inside their path. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import httpx
+
+__all__ = ["REDACTED", "check_prediction_id", "redact", "same_origin"]
+
+REDACTED = "[REDACTED]"
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """`text` with every occurrence of each secret replaced by `[REDACTED]`."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _origin(url: httpx.URL | str) -> tuple[str, str, int | None]:
+    url = httpx.URL(url)
+    scheme = url.scheme.lower()
+    return scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(scheme)
+
+
+def same_origin(url: httpx.URL | str, base_url: httpx.URL | str) -> bool:
+    """Whether `url` has the scheme, host and port of `base_url` (RFC 6454 origins).
+
+    127.0.0.1 and localhost are different origins, as are http and https. A relative `url` has
+    no origin of its own and counts as the same (it is resolved against `base_url`).
+    """
+    url = httpx.URL(url)
+    if url.is_relative_url:
+        return True
+    return _origin(url) == _origin(base_url)
+
+
+def check_prediction_id(prediction_id: str) -> str:
+    """Refuse an id that could leave its path segment; return it unchanged otherwise.
+
+    The generated client percent-encodes ids, but `.` and `..` survive encoding and httpx then
+    removes them from the path (`/v1/predictions/..` would become `/v1/`).
+    """
+    if not isinstance(prediction_id, str):
+        raise TypeError(f"a prediction id is a string, not {type(prediction_id).__name__}")
+    if prediction_id in ("", ".", "..") or "/" in prediction_id:
+        raise ValueError(f"not a valid prediction id: {prediction_id!r}")
+    return prediction_id

@@ -1,0 +1,203 @@
+"""Create, get, cancel and run predictions, sync and async.
+
+Each call builds its request with the generated endpoint's `_get_kwargs(...)` and the generated
+models, sends it through `_http` (retries, typed errors, the token kept to its origin) and returns
+the `Prediction` unwrapped from its `{"data": ...}` envelope.
+
+    client = connect()
+    prediction = create(client, IMAGE_TO_VIDEO, {"image": Path("statue.jpg"), "prompt": "..."})
+    prediction = get(client, prediction.id)
+    prediction = cancel(client, prediction)
+    prediction = run(client, MISTRAL, MistralInstructInput(prompt="Write a haiku"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from generated_client import AuthenticatedClient
+from generated_client.api.models import run_model
+from generated_client.api.predictions import cancel_prediction, create_prediction, get_prediction
+from generated_client.models.create_prediction_request import CreatePredictionRequest
+from generated_client.models.prediction import Prediction
+from generated_client.models.prediction_input import PredictionInput
+from generated_client.models.prediction_status import PredictionStatus
+from generated_client.models.run_request import RunRequest
+from generated_client.models.webhook_event import WebhookEvent
+from generated_client.types import UNSET
+
+from . import _http
+from ._security import check_prediction_id, redact
+from .errors import PredictionCanceledError, PredictionError
+from .files import encode_input
+
+__all__ = ["async_cancel", "async_create", "async_get", "async_run", "cancel", "create", "get", "run"]
+
+ModelInput = Mapping[str, Any] | Any  # a dict, or a generated input model (anything with `to_dict()`)
+
+
+def _prediction_id(prediction_or_id: Prediction | str) -> str:
+    prediction_id = prediction_or_id.id if isinstance(prediction_or_id, Prediction) else prediction_or_id
+    return check_prediction_id(prediction_id)
+
+
+def _create_kwargs(
+    version: str,
+    model_input: ModelInput,
+    stream: bool,
+    webhook: str | None,
+    webhook_events_filter: Iterable[WebhookEvent | str] | None,
+) -> dict[str, Any]:
+    body = CreatePredictionRequest(
+        # A full model ref "owner/name:version" is accepted too: the version is what follows ":".
+        version=version.rpartition(":")[2],
+        input_=PredictionInput.from_dict(encode_input(model_input)),
+        stream=stream,
+        webhook=UNSET if webhook is None else webhook,
+        webhook_events_filter=(
+            UNSET if webhook_events_filter is None else [WebhookEvent(event) for event in webhook_events_filter]
+        ),
+    )
+    return create_prediction._get_kwargs(body=body)
+
+
+def _run_kwargs(
+    client: AuthenticatedClient, model: str, model_input: ModelInput, timeout: httpx.Timeout
+) -> dict[str, Any]:
+    body = RunRequest(model=model, input_=PredictionInput.from_dict(encode_input(model_input)))
+    kwargs = run_model._get_kwargs(body=body)
+    run_timeout = getattr(client, "run_timeout", None)
+    if run_timeout is not None and timeout.read is not None:
+        # /v1/run answers only when the model is done: wait longer for it than for other calls.
+        kwargs["timeout"] = httpx.Timeout(
+            connect=timeout.connect, read=max(timeout.read, run_timeout), write=timeout.write, pool=timeout.pool
+        )
+    return kwargs
+
+
+def _finished(prediction: Prediction, client: AuthenticatedClient, attempts: int) -> Prediction:
+    if prediction.status == PredictionStatus.FAILED:
+        reason = redact(str(prediction.error or "no error message"), (client.token,))
+        raise PredictionError(f"prediction {prediction.id} failed: {reason}", prediction=prediction, attempts=attempts)
+    if prediction.status == PredictionStatus.CANCELED:
+        raise PredictionCanceledError(
+            f"prediction {prediction.id} was canceled", prediction=prediction, attempts=attempts
+        )
+    return prediction
+
+
+def create(
+    client: AuthenticatedClient,
+    version: str,
+    input: ModelInput,
+    *,
+    stream: bool = False,
+    webhook: str | None = None,
+    webhook_events_filter: Iterable[WebhookEvent | str] | None = None,
+) -> Prediction:
+    """Start a prediction and return it at once, before the model has run.
+
+    `version` is the 64-hex model version (or a full `owner/name:version` ref). `input` is a dict
+    or a typed input model (`ImageToVideoInput`, ...); local files in it (`pathlib.Path`, open
+    binary files) are sent as `data:` URIs. With `stream=True` the prediction's `urls.stream` is
+    set. Retried only when the request cannot have reached the server, or on 429: a retry never
+    creates a second prediction.
+
+    Example:
+        >>> prediction = create(client, IMAGE_TO_VIDEO, {"image": Path("statue.jpg"), "prompt": "statues talking"})
+        >>> prediction.status
+        <PredictionStatus.STARTING: 'starting'>
+    """
+    kwargs = _create_kwargs(version, input, stream, webhook, webhook_events_filter)
+    return _http.parse_prediction(_http.send(client, kwargs, idempotent=False), client)
+
+
+def get(client: AuthenticatedClient, prediction_id: Prediction | str) -> Prediction:
+    """Fetch a prediction by id (or refresh a `Prediction`), with retries.
+
+    Ids that are empty, `.`, `..` or contain `/` raise `ValueError` before any request is sent.
+
+    Example:
+        >>> get(client, "ujebapbbulzpx25442efjv4qba").status
+        <PredictionStatus.SUCCEEDED: 'succeeded'>
+    """
+    kwargs = get_prediction._get_kwargs(_prediction_id(prediction_id))
+    return _http.parse_prediction(_http.send(client, kwargs, idempotent=True), client)
+
+
+def cancel(client: AuthenticatedClient, prediction_or_id: Prediction | str) -> Prediction:
+    """Cancel a prediction (by id or `Prediction`) and return it; a finished one is returned unchanged.
+
+    Example:
+        >>> cancel(client, prediction).status
+        <PredictionStatus.CANCELED: 'canceled'>
+    """
+    kwargs = cancel_prediction._get_kwargs(_prediction_id(prediction_or_id))
+    return _http.parse_prediction(_http.send(client, kwargs, idempotent=True), client)
+
+
+def run(client: AuthenticatedClient, model: str, input: ModelInput) -> Prediction:
+    """Run a model (`owner/name:version`) and return the finished, succeeded prediction.
+
+    Raises `PredictionError` (with `.prediction`) when the prediction failed and
+    `PredictionCanceledError` when it was canceled. Waits up to the client's `run_timeout`.
+
+    Example:
+        >>> run(client, MISTRAL, MistralInstructInput(prompt="A haiku about ham")).output
+        ['Steamed', ' hams', ...]
+    """
+    kwargs = _run_kwargs(client, model, input, client.get_httpx_client().timeout)
+    response = _http.send(client, kwargs, idempotent=False)
+    return _finished(_http.parse_prediction(response, client), client, _http.attempts_of(response))
+
+
+async def async_create(
+    client: AuthenticatedClient,
+    version: str,
+    input: ModelInput,
+    *,
+    stream: bool = False,
+    webhook: str | None = None,
+    webhook_events_filter: Iterable[WebhookEvent | str] | None = None,
+) -> Prediction:
+    """`create` for async code.
+
+    Example:
+        >>> prediction = await async_create(client, LLAMA, {"prompt": "Hello"}, stream=True)
+    """
+    kwargs = _create_kwargs(version, input, stream, webhook, webhook_events_filter)
+    return _http.parse_prediction(await _http.async_send(client, kwargs, idempotent=False), client)
+
+
+async def async_get(client: AuthenticatedClient, prediction_id: Prediction | str) -> Prediction:
+    """`get` for async code.
+
+    Example:
+        >>> prediction = await async_get(client, prediction.id)
+    """
+    kwargs = get_prediction._get_kwargs(_prediction_id(prediction_id))
+    return _http.parse_prediction(await _http.async_send(client, kwargs, idempotent=True), client)
+
+
+async def async_cancel(client: AuthenticatedClient, prediction_or_id: Prediction | str) -> Prediction:
+    """`cancel` for async code.
+
+    Example:
+        >>> prediction = await async_cancel(client, prediction)
+    """
+    kwargs = cancel_prediction._get_kwargs(_prediction_id(prediction_or_id))
+    return _http.parse_prediction(await _http.async_send(client, kwargs, idempotent=True), client)
+
+
+async def async_run(client: AuthenticatedClient, model: str, input: ModelInput) -> Prediction:
+    """`run` for async code.
+
+    Example:
+        >>> prediction = await async_run(client, MISTRAL, {"prompt": "A haiku about ham"})
+    """
+    kwargs = _run_kwargs(client, model, input, client.get_async_httpx_client().timeout)
+    response = await _http.async_send(client, kwargs, idempotent=False)
+    return _finished(_http.parse_prediction(response, client), client, _http.attempts_of(response))

@@ -1,0 +1,205 @@
+"""`connect()`: a configured client, from arguments or the environment.
+
+    client = connect()                      # INFERENCE_API_TOKEN, INFERENCE_API_BASE_URL
+    client = connect("r8_...", "http://127.0.0.1:8000", timeout=10.0, retries=RetryPolicy(max_attempts=6))
+
+The client is a `generated_client.AuthenticatedClient` (the subclass `InferenceClient` adds the
+retry policy and the choice of async transport), so the generated endpoint functions accept it too.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import ipaddress
+import os
+import platform
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import anyio
+import httpx
+from attrs import define, field
+
+from generated_client import AuthenticatedClient
+
+from ._http import logger
+from ._retry import RetryPolicy
+
+__all__ = [
+    "BASE_URL_ENV",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_RUN_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "TOKEN_ENV",
+    "InferenceClient",
+    "connect",
+    "default_user_agent",
+    "fast_async_available",
+]
+
+TOKEN_ENV = "INFERENCE_API_TOKEN"  # noqa: S105 (the variable's name, not a token)
+BASE_URL_ENV = "INFERENCE_API_BASE_URL"
+# The `servers` URL of openapi.yaml (tests check that the two agree).
+DEFAULT_BASE_URL = "https://fqpedg8vi2.ap-northeast-1.awsapprunner.com"
+# A refused or unreachable host should fail fast; an answer may take a while on a busy service.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# /v1/run answers only once the model has finished: its read timeout is this long instead.
+DEFAULT_RUN_TIMEOUT = 600.0
+# Measured by benchmarks/bench_calls.py (see there and the README): at 50 concurrent GETs over
+# loopback the aiohttp transport takes a fraction of the time per request of httpx's own pool,
+# and at concurrency 1 it is no slower; so it is the default whenever httpx-aiohttp is installed.
+FAST_ASYNC_BY_DEFAULT = True
+
+
+def fast_async_available() -> bool:
+    """Whether the `fast` extra (httpx-aiohttp) is installed."""
+    try:
+        import httpx_aiohttp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def default_user_agent() -> str:
+    """`inference-api/<version> python/<version> httpx/<version>`."""
+    return f"inference-api/{_version('inference-api')} python/{platform.python_version()} httpx/{httpx.__version__}"
+
+
+@define
+class InferenceClient(AuthenticatedClient):
+    """An `AuthenticatedClient` that also carries how calls retry and which async transport to use.
+
+    `sleep` and `async_sleep` wait between attempts (replace them in tests to observe the delays).
+    """
+
+    retry: RetryPolicy = field(factory=RetryPolicy, kw_only=True)
+    run_timeout: float | None = field(default=DEFAULT_RUN_TIMEOUT, kw_only=True)
+    fast_async: bool = field(default=False, kw_only=True)
+    sleep: Callable[[float], object] = field(default=time.sleep, kw_only=True, repr=False)
+    async_sleep: Callable[[float], Awaitable[object]] = field(default=anyio.sleep, kw_only=True, repr=False)
+
+    def get_async_httpx_client(self) -> httpx.AsyncClient:
+        """The `httpx.AsyncClient`, on the aiohttp transport when `fast_async` is set and it is installed."""
+        if self._async_client is None and self.fast_async:
+            transport = _aiohttp_transport(self._verify_ssl)
+            if transport is not None:
+                # The generated client puts the token into its headers the same way.
+                self._headers[self.auth_header_name] = f"{self.prefix} {self.token}" if self.prefix else self.token
+                extra = {key: value for key, value in self._httpx_args.items() if key != "transport"}
+                self._async_client = httpx.AsyncClient(
+                    base_url=self._base_url,
+                    cookies=self._cookies,
+                    headers=self._headers,
+                    timeout=self._timeout,
+                    follow_redirects=self._follow_redirects,
+                    transport=transport,
+                    **extra,
+                )
+        return super().get_async_httpx_client()
+
+
+def _aiohttp_transport(verify: Any) -> httpx.AsyncBaseTransport | None:
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError:
+        return None
+    transport: httpx.AsyncBaseTransport = AiohttpTransport(verify=verify)
+    return transport
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(base_url: str) -> str:
+    url = httpx.URL(base_url)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"the base URL must be an http:// or https:// URL, not {base_url!r}")
+    if url.scheme == "http" and not _is_loopback(url.host):
+        logger.warning("the base URL %s is plain http: the token travels unencrypted", base_url)
+    return base_url.rstrip("/")
+
+
+def connect(
+    token: str | None = None,
+    base_url: str | None = None,
+    *,
+    timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+    run_timeout: float | None = DEFAULT_RUN_TIMEOUT,
+    retries: RetryPolicy | int | None = None,
+    user_agent: str | None = None,
+    fast_async: bool | None = None,
+    follow_redirects: bool = True,
+    headers: Mapping[str, str] | None = None,
+    verify_ssl: Any = True,
+    httpx_args: Mapping[str, Any] | None = None,
+    sleep: Callable[[float], object] | None = None,
+    async_sleep: Callable[[float], Awaitable[object]] | None = None,
+) -> InferenceClient:
+    """A client for the API, configured from the arguments or the environment.
+
+    - `token`: else `INFERENCE_API_TOKEN`; `ValueError` when there is none.
+    - `base_url`: else `INFERENCE_API_BASE_URL`, else the hosted service of openapi.yaml.
+    - `timeout`: seconds or an `httpx.Timeout` (default: 5 s to connect, 30 s for the rest);
+      `run_timeout`: the read timeout of `run()`, which answers only when the model is done.
+    - `retries`: a `RetryPolicy`, or how many retries after the first attempt (0 disables).
+    - `user_agent`: your product token, put before `inference-api/<v> python/<v> httpx/<v>`.
+    - `fast_async`: the aiohttp transport for async calls (faster at high concurrency; the
+      default uses it when the `fast` extra is installed and silently does without it).
+    - `follow_redirects`: on by default; httpx drops the `Authorization` header whenever a
+      redirect leaves the base URL's origin.
+
+    Example:
+        >>> client = connect("my-token", "http://127.0.0.1:8000", retries=2)
+        >>> client.retry.max_attempts
+        3
+    """
+    token = (token if token is not None else os.environ.get(TOKEN_ENV, "")).strip()
+    if not token:
+        raise ValueError(f"no API token: pass connect(token=...) or set {TOKEN_ENV}")
+    base_url = _check_base_url(base_url or os.environ.get(BASE_URL_ENV, "").strip() or DEFAULT_BASE_URL)
+
+    if isinstance(retries, RetryPolicy):
+        policy = retries
+    elif retries is None:
+        policy = RetryPolicy()
+    else:
+        if retries < 0:
+            raise ValueError("retries must be 0 or more")
+        policy = RetryPolicy(max_attempts=retries + 1)
+
+    use_fast = FAST_ASYNC_BY_DEFAULT if fast_async is None else fast_async
+    if use_fast and not fast_async_available():
+        if fast_async:
+            logger.warning("fast_async=True but httpx-aiohttp is not installed (the `fast` extra): using httpx's own")
+        use_fast = False
+
+    agent = default_user_agent()
+    all_headers = {"User-Agent": f"{user_agent} {agent}" if user_agent else agent, **(headers or {})}
+    return InferenceClient(
+        base_url=base_url,
+        token=token,
+        headers=all_headers,
+        timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+        follow_redirects=follow_redirects,
+        verify_ssl=verify_ssl,
+        httpx_args=dict(httpx_args or {}),
+        retry=policy,
+        run_timeout=run_timeout,
+        fast_async=use_fast,
+        sleep=sleep or time.sleep,
+        async_sleep=async_sleep or anyio.sleep,
+    )

@@ -1,0 +1,208 @@
+"""Files in and out: local files in an input become `data:` URIs; `download` saves output files.
+
+create(client, IMAGE_TO_VIDEO, {"image": Path("statue.jpg"), "prompt": "..."})
+download(prediction.output, "video.mp4", client=client, progress=print)
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import os
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path, PurePath
+from typing import Any, Protocol
+
+import anyio
+import httpx
+
+from generated_client import AuthenticatedClient
+
+from ._http import async_open_stream, open_stream
+
+__all__ = ["ProgressCallback", "async_download", "download", "encode_input", "to_data_uri"]
+
+ProgressCallback = Callable[[int, int | None], object]
+DEFAULT_CHUNK_SIZE = 64 * 1024
+_ANONYMOUS_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+class _HasToDict(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class _BinaryReadable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def _mime_type(name: str | None) -> str:
+    guessed = mimetypes.guess_type(name)[0] if name else None
+    return guessed or "application/octet-stream"
+
+
+def to_data_uri(file: PurePath | str | _BinaryReadable, mime_type: str | None = None) -> str:
+    """A `data:` URI with the file's bytes, base64-encoded; the MIME type is guessed from its name.
+
+    Example:
+        >>> to_data_uri(io.BytesIO(b"hi"), "text/plain")
+        'data:text/plain;base64,aGk='
+    """
+    if isinstance(file, PurePath | str):
+        path = Path(file)
+        content = path.read_bytes()
+        name: str | None = path.name
+    else:
+        content = file.read()
+        if not isinstance(content, bytes):
+            raise TypeError("open the file in binary mode ('rb') to send it")
+        raw_name = getattr(file, "name", None)
+        name = os.fspath(raw_name) if isinstance(raw_name, str | os.PathLike) else None
+    mime = mime_type or _mime_type(name)
+    return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
+
+
+def _is_binary_file(value: object) -> bool:
+    # Open binary files (and BytesIO); text files and strings are left alone.
+    return callable(getattr(value, "read", None)) and "b" in getattr(value, "mode", "b") and not isinstance(value, str)
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, PurePath):
+        return to_data_uri(value)
+    if _is_binary_file(value):
+        return to_data_uri(value)
+    if isinstance(value, Mapping):
+        return {key: _encode_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode_value(item) for item in value]
+    if callable(getattr(value, "to_dict", None)):
+        return _encode_value(value.to_dict())
+    return value
+
+
+def encode_input(model_input: Mapping[str, Any] | _HasToDict) -> dict[str, Any]:
+    """A model input as JSON-ready data: typed input models through `to_dict()`, and every
+    `pathlib.Path` or open binary file, however deeply nested, as a `data:` URI.
+
+    Example:
+        >>> encode_input({"prompt": "hi", "image": Path("cat.png")})["image"][:22]
+        'data:image/png;base64,'
+    """
+    if isinstance(model_input, Mapping):
+        encoded = _encode_value(model_input)
+    elif callable(getattr(model_input, "to_dict", None)):
+        encoded = _encode_value(model_input.to_dict())
+    else:
+        raise TypeError(f"a model input is a dict or a typed input model, not {type(model_input).__name__}")
+    assert isinstance(encoded, dict)
+    return encoded
+
+
+@contextmanager
+def _atomic_destination(path: Path) -> Iterator[Any]:
+    """A temporary file beside `path`, renamed over it on success and removed on any error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, on every path)
+        dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
+    )
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _download_client(client: AuthenticatedClient | None) -> Iterator[AuthenticatedClient]:
+    if client is not None:
+        yield client
+        return
+    # No client, no credentials: an empty base URL has no origin, so nothing is ever authorised.
+    anonymous = AuthenticatedClient(base_url="", token="", timeout=_ANONYMOUS_TIMEOUT, follow_redirects=True)
+    with anonymous.get_httpx_client():
+        yield anonymous
+
+
+@asynccontextmanager
+async def _async_download_client(client: AuthenticatedClient | None) -> AsyncIterator[AuthenticatedClient]:
+    if client is not None:
+        yield client
+        return
+    anonymous = AuthenticatedClient(base_url="", token="", timeout=_ANONYMOUS_TIMEOUT, follow_redirects=True)
+    async with anonymous.get_async_httpx_client():
+        yield anonymous
+
+
+def _total(response: httpx.Response) -> int | None:
+    length = response.headers.get("content-length")
+    return int(length) if length and length.isdigit() else None
+
+
+def download(
+    url: str,
+    path: str | os.PathLike[str],
+    *,
+    client: AuthenticatedClient | None = None,
+    progress: ProgressCallback | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Path:
+    """Save the file at `url` (such as a video output) to `path`, streaming it to disk.
+
+    The token is sent only when `url` is on the origin of `client`'s base URL. The file appears
+    whole or not at all: it is written to a temporary file beside `path`, then renamed.
+    `progress(bytes_done, bytes_total)` is called after each chunk (`bytes_total` is None when
+    the server does not say). Errors are `extensions.errors` errors.
+
+    Example:
+        >>> prediction = run(client, IMAGE_TO_VIDEO, {"image": "https://...", "prompt": "..."})
+        >>> download(prediction.output, "video.mp4", client=client)
+        PosixPath('video.mp4')
+    """
+    destination = Path(path)
+    with (
+        _download_client(client) as http_client,
+        open_stream(http_client, {"method": "GET", "url": url}, idempotent=True) as response,
+    ):
+        total = _total(response)
+        done = 0
+        with _atomic_destination(destination) as out:
+            for chunk in response.iter_bytes(chunk_size):
+                out.write(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+    return destination
+
+
+async def async_download(
+    url: str,
+    path: str | os.PathLike[str],
+    *,
+    client: AuthenticatedClient | None = None,
+    progress: ProgressCallback | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Path:
+    """`download` for async code; file writes run in a worker thread.
+
+    Example:
+        >>> await async_download(prediction.output, "video.mp4", client=client)
+        PosixPath('video.mp4')
+    """
+    destination = Path(path)
+    async with (
+        _async_download_client(client) as http_client,
+        async_open_stream(http_client, {"method": "GET", "url": url}, idempotent=True) as response,
+    ):
+        total = _total(response)
+        done = 0
+        with _atomic_destination(destination) as out:
+            async for chunk in response.aiter_bytes(chunk_size):
+                await anyio.to_thread.run_sync(out.write, chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+    return destination

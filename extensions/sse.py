@@ -138,10 +138,13 @@ class SSEDecoder:
         last_event_id = self.last_event_id
         for line in lines:
             if line:
-                # A comment (leading colon) has the empty field name and falls through as unknown.
-                name, _, value = line.partition(":")
-                if value[:1] == " ":
-                    value = value[1:]
+                # Field name before the first colon, one leading space dropped from the value. Most
+                # lines read "name: value", so split there first; when that was not the first
+                # colon, the first one has no space after it to drop. A comment (leading colon)
+                # gets the empty name and falls through as unknown.
+                name, separator, value = line.partition(": ")
+                if not separator or ":" in name:
+                    name, _, value = line.partition(":")
                 if name == "data":
                     data = value if data is None else data + "\n" + value
                 elif name == "event":
@@ -154,9 +157,7 @@ class SSEDecoder:
             else:
                 # Blank line: commit the ID, dispatch if there is data, reset the event buffers.
                 if data is not None:
-                    events.append(
-                        _new_event(ServerSentEvent, (event_type or "message", data, id_buffer, block_retry))
-                    )
+                    events.append(_new_event(ServerSentEvent, (event_type or "message", data, id_buffer, block_retry)))
                     data = None
                 event_type = ""
                 block_retry = None

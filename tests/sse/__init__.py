@@ -1,0 +1,1 @@
+"""extensions.sse decodes event streams as the WHATWG HTML standard says."""

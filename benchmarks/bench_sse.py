@@ -19,12 +19,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from httpx._decoders import LineDecoder, TextDecoder
 from httpx_sse._decoders import SSEDecoder as HttpxSseDecoder
 from httpx_sse._decoders import SSELineDecoder
+from httpx_sse._models import ServerSentEvent as HttpxSseEvent
 from replicate.stream import EventSource as ReplicateEventSource
+from replicate.stream import ServerSentEvent as ReplicateEvent
 
 from extensions.sse import SSEDecoder, iter_events
 
@@ -64,46 +66,63 @@ def run_ours_iter_events(chunks: list[bytes]) -> int:
     return count
 
 
-def run_httpx_sse(chunks: list[bytes]) -> int:
-    # httpx_sse._api._iter_sse_lines over Response.iter_text, then EventSource.iter_sse's loop.
-    def lines() -> Iterator[str]:
+def httpx_sse_events(chunks: Iterable[bytes]) -> Iterator[HttpxSseEvent]:
+    """httpx-sse's `EventSource.iter_sse` over `Response.iter_text`, without the response object."""
+
+    def lines() -> Iterator[str]:  # httpx_sse._api._iter_sse_lines
         text_decoder = TextDecoder("utf-8")
         line_decoder = SSELineDecoder()
         for chunk in chunks:
             text = text_decoder.decode(chunk)
             if text:  # httpx's iter_text drops empty text
                 yield from line_decoder.decode(text)
+        text = text_decoder.flush()
+        if text:
+            yield from line_decoder.decode(text)
         yield from line_decoder.flush()
 
     decoder = HttpxSseDecoder()
-    count = 0
     for line in lines():
         line = line.rstrip("\n")
         sse = decoder.decode(line)
         if sse is not None:
-            count += 1
-    return count
+            yield sse
 
 
-def run_replicate(chunks: list[bytes]) -> int:
-    # httpx.Response.iter_lines (TextDecoder + LineDecoder), then EventSource.__iter__'s loop.
-    def lines() -> Iterator[str]:
+def replicate_events(chunks: Iterable[bytes]) -> Iterator[ReplicateEvent]:
+    """replicate's `EventSource.__iter__` over `Response.iter_lines`, minus its output post-processing."""
+
+    def lines() -> Iterator[str]:  # httpx.Response.iter_lines
         text_decoder = TextDecoder("utf-8")
         line_decoder = LineDecoder()
         for chunk in chunks:
             text = text_decoder.decode(chunk)
             if text:
                 yield from line_decoder.decode(text)
-        yield from line_decoder.decode(text_decoder.flush())
+        text = text_decoder.flush()
+        if text:
+            yield from line_decoder.decode(text)
         yield from line_decoder.flush()
 
     decoder = ReplicateEventSource.Decoder()
-    count = 0
     for line in lines():
         line = line.rstrip("\n")
         sse = decoder.decode(line)
         if sse is not None:
-            count += 1
+            yield sse
+
+
+def run_httpx_sse(chunks: list[bytes]) -> int:
+    count = 0
+    for _ in httpx_sse_events(chunks):
+        count += 1
+    return count
+
+
+def run_replicate(chunks: list[bytes]) -> int:
+    count = 0
+    for _ in replicate_events(chunks):
+        count += 1
     return count
 
 

@@ -244,6 +244,38 @@ CASES: tuple[Case, ...] = (
         b"data: a\n\ndata: b",
         message("a"),
     ),
+    # The API's own event shape (`id`, `event: output`), where the cases above meet real output.
+    case(
+        "output_text_with_line_separator",
+        "U+2028 in generated text is data, not a line end",
+        "id: 1\nevent: output\ndata: one\u2028two\n\n".encode(),
+        message("one\u2028two", id="1", event="output"),
+    ),
+    case(
+        "output_text_with_line_breaks",
+        "text with line breaks travels as several data lines",
+        b"id: 1\nevent: output\ndata: line one\ndata:\ndata: line three\n\n",
+        message("line one\n\nline three", id="1", event="output"),
+    ),
+    case(
+        "output_events_over_crlf_split",
+        "CRLF line ends split across chunks",
+        (b"id: 1\r\nevent: output\r", b"\ndata: a\r\n\r", b"\nid: 2\r\nevent: output\r\ndata: b\r\n\r\n"),
+        message("a", id="1", event="output"),
+        message("b", id="2", event="output"),
+    ),
+    case(
+        "output_event_after_bom",
+        "a BOM before the first field",
+        b"\xef\xbb\xbfid: 1\nevent: output\ndata: a\n\n",
+        message("a", id="1", event="output"),
+    ),
+    case(
+        "output_event_with_invalid_retry",
+        "retry values that are not all ASCII digits are ignored",
+        b"retry: -1\nid: 1\nevent: output\ndata: a\n\n",
+        message("a", id="1", event="output"),
+    ),
     case(
         "byte_by_byte",
         "the result does not depend on how the stream is chunked",

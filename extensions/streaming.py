@@ -1,0 +1,476 @@
+"""Streaming a language model's output as it is generated.
+
+    for piece in stream(client, LLAMA, {"prompt": "Hello"}):      # POST /v1/run_sse
+        print(piece, end="", flush=True)
+
+    prediction = create(client, LLAMA, {"prompt": "Hello"}, stream=True)
+    with stream_prediction(client, prediction) as text:           # GET urls.stream, resumed if dropped
+        for piece in text:
+            print(piece, end="", flush=True)
+
+Both return a `TextStream` (async: `AsyncTextStream`): an iterator of the `output` pieces that
+also offers every event (`events()`, or an `on_event` callback), the text so far (`.text`) and
+the logs (`.logs`). The body is read as it arrives, never buffered whole, and the response is
+closed whenever iteration ends: at `done`, on an error, or when the caller stops early (leave the
+`with` block, `break` out of the loop, or call `close()`).
+
+- An `error` event raises `StreamError` (`.text`: the output received before it; `.detail`).
+- A `done` event whose reason is `canceled` raises `PredictionCanceledError`: a canceled
+  prediction is not a complete answer, and a loop that ends quietly would pass for one. The
+  text received before it stays readable on the stream object (`.text`).
+- Errors before the stream starts (401, 422, 429, 5xx, ...) are the typed errors of every call.
+  POST /v1/run_sse is retried only when the connection never opened, or on 429: a retry
+  never starts a second run.
+- A prediction's stream (`stream_prediction`) is resumed after a dropped connection, with
+  `Last-Event-ID` and after the server's `retry` delay (capped; see `ResumePolicy`); when it
+  cannot be, `StreamError.text` has all the text received. The token goes only to the client's
+  origin: a stream URL elsewhere is requested without it.
+
+The meaning of events and the resume decisions are pure, in `_streaming`; this module is the
+sync and async I/O around them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from generated_client import AuthenticatedClient
+from generated_client.api.models import run_model_sse
+from generated_client.api.predictions import stream_prediction as stream_prediction_endpoint
+from generated_client.models.prediction import Prediction
+from generated_client.models.prediction_input import PredictionInput
+from generated_client.models.run_request import RunRequest
+from generated_client.types import UNSET
+
+# The client's sleep hooks (InferenceClient.sleep / async_sleep) also time our reconnections.
+from ._http import _async_sleep, _sleep, async_open_stream, async_send, open_stream, send
+from ._streaming import ResumePolicy, StreamState
+from .errors import APIError, APIResponseError, StreamError
+from .files import encode_input
+from .sse import ServerSentEvent
+
+__all__ = [
+    "AsyncTextStream",
+    "EventCallback",
+    "ResumePolicy",
+    "TextStream",
+    "async_stream",
+    "async_stream_prediction",
+    "stream",
+    "stream_prediction",
+]
+
+logger = logging.getLogger("inference_api.streaming")
+
+EventCallback = Callable[[ServerSentEvent], object]
+
+_EVENT_STREAM = "text/event-stream"
+
+
+class DeadlineReached(Exception):
+    """Internal: following a stream for wait() reached wait()'s deadline."""
+
+
+# --- the stream objects ---------------------------------------------------------------------------
+
+
+class TextStream(Iterator[str]):
+    """The output text pieces of a stream, as they arrive; see the module docstring.
+
+    Iterate it for text, or `events()` for every `ServerSentEvent` (output, logs, error, done):
+    both read the same connection, so use one of them. `text` is all the text so far.
+    """
+
+    def __init__(self, events: Generator[ServerSentEvent, None, None], state: StreamState) -> None:
+        self._events = events
+        self._state = state
+
+    @property
+    def text(self) -> str:
+        """All the output text received so far."""
+        return self._state.text
+
+    @property
+    def logs(self) -> list[str]:
+        """The data of every `logs` event so far."""
+        return list(self._state.log_lines)
+
+    @property
+    def last_event_id(self) -> str:
+        return self._state.last_event_id
+
+    @property
+    def done(self) -> bool:
+        """Whether the stream reached its `done` event."""
+        return self._state.done
+
+    def __next__(self) -> str:
+        for event in self._events:
+            if event.event == "output":
+                return event.data
+        raise StopIteration
+
+    def events(self) -> Iterator[ServerSentEvent]:
+        """Every event, in order, until `done` (which is included)."""
+        return self._events
+
+    def close(self) -> None:
+        """Stop reading and close the connection (also done on leaving a `with` block)."""
+        self._events.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncTextStream(AsyncIterator[str]):
+    """`TextStream` for async code: `async for piece in ...`, `events()`, `aclose()`, `async with`.
+
+    Leave the `async with` block (or call `aclose()`) when stopping early: an async generator
+    is not closed at once when dropped, so its connection would stay open until it is collected.
+    """
+
+    def __init__(self, events: AsyncGenerator[ServerSentEvent, None], state: StreamState) -> None:
+        self._events = events
+        self._state = state
+
+    @property
+    def text(self) -> str:
+        return self._state.text
+
+    @property
+    def logs(self) -> list[str]:
+        return list(self._state.log_lines)
+
+    @property
+    def last_event_id(self) -> str:
+        return self._state.last_event_id
+
+    @property
+    def done(self) -> bool:
+        return self._state.done
+
+    async def __anext__(self) -> str:
+        async for event in self._events:
+            if event.event == "output":
+                return event.data
+        raise StopAsyncIteration
+
+    def events(self) -> AsyncIterator[ServerSentEvent]:
+        return self._events
+
+    async def aclose(self) -> None:
+        await self._events.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+# --- shared pieces --------------------------------------------------------------------------------
+
+
+def _run_request_kwargs(model: str, model_input: Mapping[str, Any] | Any) -> dict[str, Any]:
+    body = RunRequest(model=model, input_=PredictionInput.from_dict(encode_input(model_input)))
+    kwargs = run_model_sse._get_kwargs(body=body)
+    kwargs["headers"]["Accept"] = _EVENT_STREAM
+    return kwargs
+
+
+def _stream_url(prediction: Prediction) -> str:
+    url = prediction.urls.stream
+    if not isinstance(url, str) or not url:
+        raise ValueError(f'prediction {prediction.id} has no stream URL: create it with stream=True ("stream": true)')
+    return url
+
+
+def _follow_request_kwargs(
+    prediction: Prediction, url: str, last_event_id: str, timeout: httpx.Timeout | None
+) -> dict[str, Any]:
+    # The generated endpoint supplies the headers; the URL is the prediction's own, as the spec says.
+    kwargs = stream_prediction_endpoint._get_kwargs(
+        prediction.id, last_event_id=last_event_id if last_event_id else UNSET
+    )
+    kwargs["url"] = url
+    kwargs["headers"]["Accept"] = _EVENT_STREAM
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    return kwargs
+
+
+def _check_event_stream(response: httpx.Response) -> None:
+    content_type = response.headers.get("content-type", "")
+    if not content_type.lower().startswith(_EVENT_STREAM):
+        raise APIResponseError(
+            f"{response.status_code} from {response.request.method} {response.request.url} is not an event stream "
+            f"(content-type {content_type!r})",
+            status_code=response.status_code,
+        )
+
+
+def _deliver(state: StreamState, event: ServerSentEvent, on_event: EventCallback | None) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("event %s id=%s (%d characters)", event.event, event.id or "-", len(event.data))
+    if on_event is not None:
+        on_event(event)
+    state.apply(event)  # raises for `error` and for a `done` that is not a success
+
+
+def _bounded_timeout(base: httpx.Timeout, deadline: float | None) -> httpx.Timeout | None:
+    """The client's timeouts, cut to the time left before `deadline` (wait()'s)."""
+    if deadline is None:
+        return None
+    left = max(0.001, deadline - time.monotonic())
+
+    def cut(value: float | None) -> float:
+        return left if value is None else min(value, left)
+
+    return httpx.Timeout(connect=cut(base.connect), read=cut(base.read), write=cut(base.write), pool=cut(base.pool))
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+class _Reconnects:
+    """The reconnect loop's bookkeeping, shared by the sync and async drivers."""
+
+    def __init__(self, state: StreamState, policy: ResumePolicy, deadline: float | None) -> None:
+        self.state = state
+        self.policy = policy
+        self.deadline = deadline
+        self.failures_in_a_row = 0
+        self.connections = 0
+
+    def start(self) -> None:
+        self.connections += 1
+        self.state.start_connection()
+
+    def after_drop(self, cause: str, exc: BaseException | None = None) -> float:
+        """Seconds to wait before reconnecting; raises StreamError (or DeadlineReached) when not."""
+        state = self.state
+        self.failures_in_a_row = 1 if state.events_this_connection else self.failures_in_a_row + 1
+        if _past(self.deadline):
+            raise DeadlineReached from exc
+        if not state.can_resume:
+            raise state.ended_early(f"{cause}; the events carry no id to resume from") from exc
+        if not self.policy.should_retry(self.failures_in_a_row):
+            raise state.ended_early(f"{cause}; gave up after {self.connections} connections") from exc
+        delay = self.policy.delay(state.retry_ms)
+        if self.deadline is not None:
+            delay = min(delay, max(0.0, self.deadline - time.monotonic()))
+        logger.info(
+            "stream dropped (%s) after event id %s; reconnecting in %.2f s",
+            cause,
+            state.last_event_id or "-",
+            delay,
+        )
+        return delay
+
+    def after_connect_error(self, exc: APIError) -> float:
+        """A reconnection failed (the calls' own retries are spent); the first connection's error is raised as is."""
+        if self.connections == 1:
+            raise exc
+        try:
+            return self.after_drop(f"could not reconnect: {exc}", exc)
+        except StreamError as error:
+            error.status_code = exc.status_code
+            raise
+
+
+def _transport_cause(exc: httpx.TransportError) -> str:
+    return f"connection lost: {type(exc).__name__}: {exc}" if str(exc) else f"connection lost: {type(exc).__name__}"
+
+
+# --- sync -----------------------------------------------------------------------------------------
+
+
+def stream(
+    client: AuthenticatedClient,
+    model: str,
+    input: Mapping[str, Any] | Any,
+    *,
+    on_event: EventCallback | None = None,
+) -> TextStream:
+    """Run `model` ("owner/name:version") on `input` and stream its output text (POST /v1/run_sse).
+
+    `input` is a dict or a typed input model (such as `LlamaChatInput`); local files in it are
+    sent as `data:` URIs. `on_event` is called with every event, logs included. The request is
+    sent when iteration starts.
+    """
+    state = StreamState()
+    return TextStream(_run_events(client, _run_request_kwargs(model, input), state, on_event), state)
+
+
+def _run_events(
+    client: AuthenticatedClient, kwargs: dict[str, Any], state: StreamState, on_event: EventCallback | None
+) -> Generator[ServerSentEvent, None, None]:
+    state.start_connection()
+    # Not idempotent: retried only when the connection never opened, or on 429.
+    with open_stream(client, kwargs, idempotent=False) as response:
+        _check_event_stream(response)
+        try:
+            for chunk in response.iter_bytes():
+                for event in state.feed(chunk):
+                    _deliver(state, event, on_event)
+                    yield event
+                    if state.done:
+                        return
+        except httpx.TransportError as exc:
+            # A run cannot be resumed: sending the POST again would start another run.
+            raise state.ended_early(_transport_cause(exc)) from exc
+    raise state.ended_early("the server closed the stream")
+
+
+def stream_prediction(
+    client: AuthenticatedClient,
+    prediction: Prediction,
+    *,
+    on_event: EventCallback | None = None,
+    resume: ResumePolicy | None = None,
+) -> TextStream:
+    """Follow a prediction's `urls.stream` (created with `stream=True`) and stream its output text.
+
+    A dropped connection is resumed after the last event id; `resume` says how often and after
+    how long (default `ResumePolicy()`: up to 5 reconnections in a row without progress, the
+    server's `retry` delay capped at 10 s).
+    """
+    state = StreamState(prediction=prediction)
+    events = _follow_events(client, prediction, state, resume or ResumePolicy(), on_event, deadline=None)
+    return TextStream(events, state)
+
+
+def _follow_events(
+    client: AuthenticatedClient,
+    prediction: Prediction,
+    state: StreamState,
+    policy: ResumePolicy,
+    on_event: EventCallback | None,
+    *,
+    deadline: float | None,
+) -> Generator[ServerSentEvent, None, None]:
+    url = _stream_url(prediction)
+    reconnects = _Reconnects(state, policy, deadline)
+    base_timeout = client.get_httpx_client().timeout
+    while True:
+        reconnects.start()
+        kwargs = _follow_request_kwargs(prediction, url, state.last_event_id, _bounded_timeout(base_timeout, deadline))
+        try:
+            response = send(client, kwargs, idempotent=True, stream=True)
+        except APIError as exc:
+            _sleep(client)(reconnects.after_connect_error(exc))
+            continue
+        try:
+            _check_event_stream(response)
+            for chunk in response.iter_bytes():
+                for event in state.feed(chunk):
+                    _deliver(state, event, on_event)
+                    yield event
+                    if state.done:
+                        return
+                if _past(deadline):
+                    raise DeadlineReached
+        except httpx.TransportError as exc:
+            delay = reconnects.after_drop(_transport_cause(exc), exc)
+        else:
+            delay = reconnects.after_drop("the server closed the stream before `done`")
+        finally:
+            response.close()
+        _sleep(client)(delay)
+
+
+# --- async ----------------------------------------------------------------------------------------
+
+
+def async_stream(
+    client: AuthenticatedClient,
+    model: str,
+    input: Mapping[str, Any] | Any,
+    *,
+    on_event: EventCallback | None = None,
+) -> AsyncTextStream:
+    """`stream` for async code: `async with async_stream(...) as text: async for piece in text: ...`."""
+    state = StreamState()
+    return AsyncTextStream(_async_run_events(client, _run_request_kwargs(model, input), state, on_event), state)
+
+
+async def _async_run_events(
+    client: AuthenticatedClient, kwargs: dict[str, Any], state: StreamState, on_event: EventCallback | None
+) -> AsyncGenerator[ServerSentEvent, None]:
+    state.start_connection()
+    async with async_open_stream(client, kwargs, idempotent=False) as response:
+        _check_event_stream(response)
+        try:
+            async for chunk in response.aiter_bytes():
+                for event in state.feed(chunk):
+                    _deliver(state, event, on_event)
+                    yield event
+                    if state.done:
+                        return
+        except httpx.TransportError as exc:
+            raise state.ended_early(_transport_cause(exc)) from exc
+    raise state.ended_early("the server closed the stream")
+
+
+def async_stream_prediction(
+    client: AuthenticatedClient,
+    prediction: Prediction,
+    *,
+    on_event: EventCallback | None = None,
+    resume: ResumePolicy | None = None,
+) -> AsyncTextStream:
+    """`stream_prediction` for async code."""
+    state = StreamState(prediction=prediction)
+    events = _async_follow_events(client, prediction, state, resume or ResumePolicy(), on_event, deadline=None)
+    return AsyncTextStream(events, state)
+
+
+async def _async_follow_events(
+    client: AuthenticatedClient,
+    prediction: Prediction,
+    state: StreamState,
+    policy: ResumePolicy,
+    on_event: EventCallback | None,
+    *,
+    deadline: float | None,
+) -> AsyncGenerator[ServerSentEvent, None]:
+    url = _stream_url(prediction)
+    reconnects = _Reconnects(state, policy, deadline)
+    base_timeout = client.get_async_httpx_client().timeout
+    while True:
+        reconnects.start()
+        kwargs = _follow_request_kwargs(prediction, url, state.last_event_id, _bounded_timeout(base_timeout, deadline))
+        try:
+            response = await async_send(client, kwargs, idempotent=True, stream=True)
+        except APIError as exc:
+            await _async_sleep(client)(reconnects.after_connect_error(exc))
+            continue
+        try:
+            _check_event_stream(response)
+            async for chunk in response.aiter_bytes():
+                for event in state.feed(chunk):
+                    _deliver(state, event, on_event)
+                    yield event
+                    if state.done:
+                        return
+                if _past(deadline):
+                    raise DeadlineReached
+        except httpx.TransportError as exc:
+            delay = reconnects.after_drop(_transport_cause(exc), exc)
+        else:
+            delay = reconnects.after_drop("the server closed the stream before `done`")
+        finally:
+            await response.aclose()
+        await _async_sleep(client)(delay)

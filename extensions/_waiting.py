@@ -1,0 +1,149 @@
+"""The waiting policy, without I/O: when to poll next, when to give up, what a final state means.
+
+`wait` and `async_wait` (extensions.waiting) drive this with real clocks, sleeps and requests;
+keeping the decisions here means the sync and async drivers cannot drift apart, and the
+schedule is tested without a server or a clock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from generated_client.models.prediction import Prediction
+from generated_client.models.prediction_status import PredictionStatus
+from generated_client.types import Unset
+
+from ._security import redact
+from .errors import PredictionCanceledError, PredictionError, WaitTimeoutError
+
+__all__ = [
+    "FINAL_STATUSES",
+    "PollSchedule",
+    "WaitClock",
+    "evolve_from_events",
+    "final_result",
+    "has_changed",
+    "is_final",
+    "timeout_error",
+]
+
+FINAL_STATUSES = frozenset({PredictionStatus.SUCCEEDED, PredictionStatus.FAILED, PredictionStatus.CANCELED})
+
+
+@attrs.frozen
+class PollSchedule:
+    """Exponential backoff between polls: `initial`, then times `factor`, never above `maximum`.
+
+    Starting fast matters because many predictions finish within a second; backing off keeps a
+    long video prediction from costing one request every half second for minutes.
+    """
+
+    initial: float = attrs.field(default=0.1, validator=attrs.validators.gt(0))
+    factor: float = attrs.field(default=2.0, validator=attrs.validators.ge(1))
+    maximum: float = attrs.field(default=2.0)
+
+    @maximum.validator
+    def _check_maximum(self, _attribute: attrs.Attribute[float], value: float) -> None:
+        if value < self.initial:
+            raise ValueError(f"maximum ({value}) must be at least initial ({self.initial})")
+
+    def delay(self, polls_done: int) -> float:
+        """Seconds to sleep after the `polls_done`-th poll (1 for the first) before the next one."""
+        if polls_done < 1:
+            return 0.0
+        # Compare exponents rather than compute factor**n, which overflows for long waits.
+        if self.factor == 1 or (polls_done - 1) * math.log(self.factor) < math.log(self.maximum / self.initial):
+            return min(self.initial * self.factor ** (polls_done - 1), self.maximum)
+        return self.maximum
+
+    def delays(self) -> Iterable[float]:
+        """The delays after each poll, forever: 0.1, 0.2, 0.4, ... maximum, maximum, ..."""
+        polls_done = 1
+        while True:
+            yield self.delay(polls_done)
+            polls_done += 1
+
+
+@attrs.frozen
+class WaitClock:
+    """An overall deadline on a monotonic clock; `deadline` is None to wait forever."""
+
+    deadline: float | None
+
+    @classmethod
+    def start(cls, now: float, timeout: float | None) -> WaitClock:
+        if timeout is not None and (math.isnan(timeout) or timeout < 0):
+            raise ValueError(f"timeout must be a number of seconds >= 0 or None, not {timeout!r}")
+        return cls(None if timeout is None else now + timeout)
+
+    def remaining(self, now: float) -> float | None:
+        """Seconds left (never negative), None when there is no deadline."""
+        return None if self.deadline is None else max(0.0, self.deadline - now)
+
+    def expired(self, now: float) -> bool:
+        return self.deadline is not None and now >= self.deadline
+
+    def sleep_for(self, wanted: float, now: float) -> float:
+        """How long to sleep when the schedule wants `wanted` seconds: never past the deadline."""
+        remaining = self.remaining(now)
+        return wanted if remaining is None else min(wanted, remaining)
+
+
+def is_final(prediction: Prediction) -> bool:
+    # A status this SDK does not know is not final: keep waiting rather than crash or stop early.
+    return prediction.status in FINAL_STATUSES
+
+
+def _observable(prediction: Prediction) -> tuple[Any, ...]:
+    output = None if isinstance(prediction.output, Unset) else prediction.output
+    logs = None if isinstance(prediction.logs, Unset) else prediction.logs
+    return (str(prediction.status), logs, output)
+
+
+def has_changed(previous: Prediction | None, current: Prediction) -> bool:
+    """Whether `on_update` should hear of `current`: its status, logs or output differ."""
+    return previous is None or _observable(previous) != _observable(current)
+
+
+def final_result(prediction: Prediction, secrets: tuple[str, ...] = ()) -> Prediction:
+    """The prediction when it succeeded; raises PredictionError / PredictionCanceledError otherwise."""
+    status = prediction.status
+    if status == PredictionStatus.SUCCEEDED:
+        return prediction
+    if status == PredictionStatus.CANCELED:
+        raise PredictionCanceledError(f"prediction {prediction.id} was canceled", prediction=prediction)
+    if status == PredictionStatus.FAILED:
+        reason = (
+            redact(prediction.error, secrets)
+            if isinstance(prediction.error, str) and prediction.error
+            else "no error given"
+        )
+        raise PredictionError(f"prediction {prediction.id} failed: {reason}", prediction=prediction)
+    raise ValueError(f"prediction {prediction.id} is not finished (status {status!s})")
+
+
+def timeout_error(prediction: Prediction | None, timeout: float | None, *, canceled: bool) -> WaitTimeoutError:
+    what = f"prediction {prediction.id}" if prediction is not None else "the prediction"
+    status = f" (last status {prediction.status!s})" if prediction is not None else ""
+    action = "; it was canceled" if canceled else ""
+    return WaitTimeoutError(f"{what} did not finish within {timeout} s{status}{action}", prediction=prediction)
+
+
+def evolve_from_events(prediction: Prediction, *, pieces: list[str], log_lines: list[str]) -> Prediction:
+    """The prediction as the events of its stream describe it so far (for `on_update`).
+
+    The stream is read from its start, so its output pieces and log lines are the whole of them.
+    """
+    changes: dict[str, Any] = {"output": list(pieces)}
+    logs = "\n".join(log_lines) if log_lines else None
+    if logs is not None:
+        changes["logs"] = logs
+    if prediction.status == PredictionStatus.STARTING and (pieces or logs):
+        changes["status"] = PredictionStatus.PROCESSING
+    evolved = attrs.evolve(prediction, **changes)
+    evolved.additional_properties = dict(prediction.additional_properties)
+    return evolved

@@ -1,1 +1,15 @@
-"""A stateful local server that implements openapi.yaml with fake models."""
+"""A stateful local server that implements openapi.yaml with fake models.
+
+Like stripe-mock, but stateful: predictions move through their statuses, streams send events,
+webhooks are delivered (to this machine only), and tests can script faults.
+
+- `python -m mock_server --port 0 --token T` serves it (`mock_server.__main__`);
+- `mock_server.app.create_app(tokens, ...)` is the ASGI app;
+- `mock_server.testing.MockServer` runs it in a background thread for tests;
+- `mock_server.pytest_plugin` has a `mock_server` fixture;
+- `mock_server.models` names the fake models (LLAMA, MISTRAL, IMAGE_TO_VIDEO, ECHO, FAIL).
+
+Modules: `spec` (validators from openapi.yaml), `auth`, `models` (fake models' scripts),
+`predictions` (state and lifecycle), `sse` (event encoding), `webhooks`, `faults` (fault plans
+and the request log), `files` (the fake video), `app`, `serving` (uvicorn), `testing`.
+"""

@@ -1,0 +1,96 @@
+"""`python -m mock_server`: serve the mock server until stopped (Ctrl-C).
+
+    python -m mock_server --host 127.0.0.1 --port 8000 --token TOKEN [--token OTHER] [--speed 1.0] [--faults]
+
+The first line on stdout is the base URL, printed once the server accepts connections (with
+`--port 0`, the system picks a free port and this line says which). Tokens come from `--token`
+(repeatable), else from the environment variable MOCK_SERVER_TOKENS (comma-separated), else one is
+generated and printed on the second line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from mock_server.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, create_app
+from mock_server.auth import random_token
+from mock_server.serving import base_url, bind, uvicorn_server
+
+TOKENS_ENV = "MOCK_SERVER_TOKENS"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m mock_server", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default: 8000)")
+    parser.add_argument(
+        "--token", action="append", default=[], help=f"a valid bearer token; repeatable (default: ${TOKENS_ENV})"
+    )
+    parser.add_argument("--speed", type=float, default=1.0, help="model speed; 1.0 looks real, 100 is instant")
+    parser.add_argument("--faults", action="store_true", help="enable fault plans and the /_mock/* routes")
+    parser.add_argument(
+        "--keepalive", type=float, default=DEFAULT_KEEPALIVE_SECONDS, help="seconds between keep-alives"
+    )
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, help="larger bodies get 413")
+    parser.add_argument("--log-level", default="warning", help="uvicorn's log level (default: warning)")
+    args = parser.parse_args(argv)
+    if not args.speed > 0:
+        parser.error("--speed must be positive")
+    return args
+
+
+def tokens_from(args: argparse.Namespace) -> tuple[list[str], bool]:
+    """The tokens to accept, and whether they were generated here."""
+    if args.token:
+        return list(args.token), False
+    from_env = [token.strip() for token in os.environ.get(TOKENS_ENV, "").split(",") if token.strip()]
+    if from_env:
+        return from_env, False
+    return [random_token()], True
+
+
+async def serve(args: argparse.Namespace) -> None:
+    tokens, generated = tokens_from(args)
+    app = create_app(
+        tokens,
+        speed=args.speed,
+        faults=args.faults,
+        keepalive_seconds=args.keepalive,
+        max_body_bytes=args.max_body_bytes,
+    )
+    sock = bind(args.host, args.port)
+    server = uvicorn_server(app, args.log_level)
+
+    async def announce() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            await asyncio.sleep(0.01)
+        print(base_url(sock), flush=True)
+        if generated:
+            print(f"token: {tokens[0]}", flush=True)
+
+    announcer = asyncio.create_task(announce())
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        announcer.cancel()
+        sock.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    try:
+        asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        pass
+    except OSError as error:
+        sys.exit(f"mock_server: {error}")
+
+
+if __name__ == "__main__":
+    main()

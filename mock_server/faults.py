@@ -1,0 +1,267 @@
+"""Fault plans and the request log: what tests script and inspect without touching the client.
+
+A `Fault` says what the next `times` requests to one route get instead of (or on top of) the real
+answer; `FaultBook` holds the plan; `RequestLog` keeps every request received. Both are shared
+between the server's thread and the test's thread, hence the locks. `ControlMiddleware` is the
+ASGI layer, outermost, that records requests and applies faults before the app sees anything:
+
+    status / body / content_type / retry_after   answer at once with this instead
+    malformed_json                               200 (or `status`) with a JSON content type and a body that is not JSON
+    delay                                        sleep this long first (then the fault, or the real answer)
+    cut_after_events=K                           event streams: end the body cleanly after K events (no `done`)
+    close_mid_body                               drop the connection half-way through the body (after K events
+                                                 of a stream when `cut_after_events` is also given)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+import attrs
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MALFORMED_JSON = b'{"data": {"id": "truncated'
+MAX_RECORDED_REQUESTS = 10_000
+REDACTED = "Bearer <redacted>"
+
+
+def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1")
+
+
+def _optional_status(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and not 100 <= value <= 599:
+        raise ValueError("status must be an HTTP status code (100-599)")
+
+
+def _not_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must not be negative")
+
+
+@attrs.frozen(kw_only=True)
+class Fault:
+    """What the next `times` requests to `route` ("METHOD /path/{template}") get."""
+
+    route: str
+    times: int = attrs.field(default=1, validator=_positive)
+    status: int | None = attrs.field(default=None, validator=_optional_status)
+    retry_after: str | None = None
+    body: str | bytes | None = None
+    content_type: str | None = None
+    malformed_json: bool = False
+    delay: float = attrs.field(default=0.0, validator=_not_negative)
+    cut_after_events: int | None = None
+    close_mid_body: bool = False
+
+    @property
+    def answers_at_once(self) -> bool:
+        return self.status is not None or self.body is not None or self.malformed_json
+
+    def response(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Status, headers and body of the canned answer."""
+        status = self.status or 200
+        if self.malformed_json:
+            body, content_type = MALFORMED_JSON, "application/json"
+        elif self.body is not None:
+            body = self.body.encode() if isinstance(self.body, str) else self.body
+            content_type = self.content_type or "text/plain; charset=utf-8"
+        else:
+            try:
+                phrase = HTTPStatus(status).phrase
+            except ValueError:
+                phrase = f"Injected fault {status}"
+            body = b'{"detail":"' + phrase.encode() + b'"}'
+            content_type = self.content_type or "application/json"
+        headers = [(b"content-type", content_type.encode("latin-1")), (b"content-length", str(len(body)).encode())]
+        if self.retry_after is not None:
+            headers.append((b"retry-after", self.retry_after.encode("latin-1")))
+        return status, headers, body
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("^" + "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts) + "$")
+
+
+class FaultBook:
+    """The fault plan: per route, the faults still to apply, oldest first."""
+
+    def __init__(self, routes: Iterable[tuple[str, str]]) -> None:
+        self._routes = {f"{method} {path}": (method, _template_pattern(path)) for method, path in routes}
+        self._lock = threading.Lock()
+        self._plan: list[list[Any]] = []  # [fault, uses left]
+
+    @property
+    def routes(self) -> list[str]:
+        return list(self._routes)
+
+    def add(self, fault: Fault) -> None:
+        if fault.route not in self._routes:
+            raise ValueError(f"unknown route {fault.route!r}; routes are: {', '.join(self._routes)}")
+        with self._lock:
+            self._plan.append([fault, fault.times])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._plan.clear()
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The fault for this request, if one is planned (and one use of it fewer)."""
+        with self._lock:
+            for entry in self._plan:
+                fault: Fault = entry[0]
+                route_method, pattern = self._routes[fault.route]
+                if route_method == method and pattern.match(path):
+                    entry[1] -= 1
+                    if entry[1] == 0:
+                        self._plan.remove(entry)
+                    return fault
+        return None
+
+
+@attrs.frozen(repr=False)
+class RecordedRequest:
+    """A request as the server received it; header names are lowercase."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def __repr__(self) -> str:
+        # The token must not end up in a test report.
+        headers = redact(self.headers)
+        return f"RecordedRequest(method={self.method!r}, path={self.path!r}, headers={headers!r}, body={self.body!r})"
+
+
+def redact(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: (REDACTED if name == "authorization" else value) for name, value in headers.items()}
+
+
+class RequestLog:
+    """The last requests received (at most MAX_RECORDED_REQUESTS), oldest first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: deque[RecordedRequest] = deque(maxlen=MAX_RECORDED_REQUESTS)
+
+    def append(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def snapshot(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+
+class _StopResponse(Exception):
+    """Raised from `send` to stop the app once a fault has ended its answer."""
+
+
+def _is_event_chunk(chunk: bytes) -> bool:
+    # The server writes one event or one comment per chunk; comments start with ":".
+    return bool(chunk) and not chunk.startswith(b":")
+
+
+def _contains_stop(error: BaseException) -> bool:
+    if isinstance(error, _StopResponse):
+        return True
+    if isinstance(error, BaseExceptionGroup):
+        return all(_contains_stop(inner) for inner in error.exceptions)
+    return False
+
+
+class ControlMiddleware:
+    """Records requests and applies planned faults; `/_mock/*` admin routes pass untouched."""
+
+    def __init__(self, app: ASGIApp, *, faults: FaultBook | None, log: RequestLog | None, max_body_bytes: int) -> None:
+        self.app = app
+        self.faults = faults
+        self.log = log
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_mock/"):
+            await self.app(scope, receive, send)
+            return
+        if self.log is not None:
+            receive = await self._record(scope, receive)
+        fault = self.faults.take(scope["method"], scope["path"]) if self.faults is not None else None
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.answers_at_once:
+            status, headers, body = fault.response()
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            if fault.close_mid_body:
+                await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+                return  # the server drops a connection whose answer is incomplete
+            await send({"type": "http.response.body", "body": body})
+            return
+        if fault.cut_after_events is None and not fault.close_mid_body:
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, self._cutting_send(send, fault))
+        except BaseException as error:
+            if not _contains_stop(error):
+                raise
+
+    def _cutting_send(self, send: Send, fault: Fault) -> Send:
+        limit = fault.cut_after_events or 0
+        events_sent = 0
+
+        async def cutting_send(message: Message) -> None:
+            nonlocal events_sent
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunk: bytes = message.get("body", b"")
+            if fault.close_mid_body and events_sent >= limit and chunk:
+                await send({"type": "http.response.body", "body": chunk[: max(1, len(chunk) // 2)], "more_body": True})
+                raise _StopResponse
+            await send(message)
+            if _is_event_chunk(chunk):
+                events_sent += 1
+            if not fault.close_mid_body and events_sent >= limit and message.get("more_body", False):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                raise _StopResponse
+
+        return cutting_send
+
+    async def _record(self, scope: Scope, receive: Receive) -> Receive:
+        """Read the body (up to the size limit and one byte), log the request, replay the body."""
+        assert self.log is not None
+        messages: list[Message] = []
+        size = 0
+        more = True
+        while more and size <= self.max_body_bytes:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            more = message.get("more_body", False)
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        body = b"".join(message.get("body", b"") for message in messages if message["type"] == "http.request")
+        self.log.append(RecordedRequest(scope["method"], scope["path"], headers, body))
+        replay = deque(messages)
+
+        async def replaying_receive() -> Message:
+            return replay.popleft() if replay else await receive()
+
+        return replaying_receive

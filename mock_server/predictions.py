@@ -1,0 +1,246 @@
+"""Predictions: their state, the task that plays a model's script, and the store that owns them.
+
+    starting ──boot──▶ processing ──▶ succeeded | failed
+        └───────────────┴──cancel──▶ canceled
+
+A prediction keeps every event it produced (`logs`, `output`, `error`, `done`, ids counting from 1),
+so that a stream can start, or resume after `Last-Event-ID`, at any time. All of this runs on the
+server's event loop; nothing here is thread-safe, nor needs to be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from mock_server import sse
+from mock_server.models import FakeModel, Step, script
+from mock_server.webhooks import WebhookQueue, WebhookSender, describe_origin, is_loopback_url
+
+FINAL_STATUSES = frozenset({"succeeded", "failed", "canceled"})
+# Below this, sleeping costs more than it buys: due steps are applied in one go.
+MIN_SLEEP_SECONDS = 0.001
+
+
+def new_prediction_id() -> str:
+    """26 lowercase base32 characters, like the guide's ids (ujebapbbulzpx25442efjv4qba)."""
+    return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
+
+
+def timestamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class Prediction:
+    """One run of one fake model, as its owner sees it through the API."""
+
+    def __init__(
+        self,
+        *,
+        owner: str,
+        model: FakeModel,
+        values: dict[str, Any],
+        stream: bool,
+        base_url: str,
+    ) -> None:
+        self.id = new_prediction_id()
+        self.owner = owner
+        self.model = model
+        self.input = values
+        self.stream = stream
+        self.base_url = base_url  # of the creating request: for webhooks and the video URL
+        self.file_url = f"{base_url}/files/{self.id}.mp4"
+        self.status = "starting"
+        self.output: Any = None
+        self.error: str | None = None
+        self.logs = ""
+        self.created_at = timestamp()
+        self.started_at: str | None = None
+        self.completed_at: str | None = None
+        self.predict_time: float | None = None
+        self.events: list[sse.Event] = []
+        self.finished = asyncio.Event()
+        self.webhook: WebhookQueue | None = None
+        self._started_clock: float | None = None
+        self._changed = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def to_json(self, base_url: str) -> dict[str, Any]:
+        """The documented `Prediction` object, its URLs built from `base_url`."""
+        urls = {
+            "get": f"{base_url}/v1/predictions/{self.id}",
+            "cancel": f"{base_url}/v1/predictions/{self.id}/cancel",
+        }
+        if self.stream:
+            urls["stream"] = f"{base_url}/v1/predictions/{self.id}/stream"
+        return {
+            "id": self.id,
+            "model": self.model.name,
+            "version": self.model.version,
+            "status": self.status,
+            "input": self.input,
+            "output": list(self.output) if isinstance(self.output, list) else self.output,
+            "error": self.error,
+            "logs": self.logs,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "completed_at": self.completed_at,
+            "urls": urls,
+            "metrics": None if self.predict_time is None else {"predict_time": self.predict_time},
+        }
+
+    async def events_after(self, last_id: int, keepalive_seconds: float) -> AsyncIterator[sse.Event | None]:
+        """Events with an id above `last_id`, up to `done`; None whenever `keepalive_seconds` pass idle."""
+        while True:
+            changed = self._changed
+            while last_id < len(self.events):
+                event = self.events[last_id]
+                last_id += 1
+                yield event
+                if event.event == "done":
+                    return
+            if self.is_final:
+                return  # resumed after `done`: nothing is left to send
+            try:
+                await asyncio.wait_for(changed.wait(), keepalive_seconds)
+            except TimeoutError:
+                yield None
+
+    # What the script's steps (and a cancel) do.
+
+    def add_event(self, event: str, data: str) -> None:
+        self.events.append(sse.Event(len(self.events) + 1, event, data))
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def add_log(self, line: str) -> None:
+        self.logs += line + "\n"
+        self.add_event("logs", line)
+        self._notify("logs")
+
+    def start(self) -> None:
+        self.status = "processing"
+        self.started_at = timestamp()
+        self._started_clock = time.monotonic()
+        self._notify("start")
+
+    def add_output(self, piece: str) -> None:
+        self.output = [*(self.output or []), piece]
+        self.add_event("output", piece)
+        self._notify("output")
+
+    def set_output(self, value: Any) -> None:
+        self.output = value
+        self.add_event("output", value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+        self._notify("output")
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        self.status = status
+        self.error = error
+        self.completed_at = timestamp()
+        if self._started_clock is not None:
+            self.predict_time = round(time.monotonic() - self._started_clock, 6)
+        if error is not None:
+            self.add_event("error", json.dumps({"detail": error}, ensure_ascii=False))
+        self.add_event("done", json.dumps({} if status == "succeeded" else {"reason": status}))
+        self.finished.set()
+        self._notify("completed")
+
+    def _notify(self, event: str) -> None:
+        if self.webhook is not None:
+            self.webhook.notify(event, lambda: self.to_json(self.base_url))
+
+
+class Store:
+    """Every prediction of this server, each visible to the token that created it only."""
+
+    def __init__(self, speed: float) -> None:
+        if not speed > 0:
+            raise ValueError("speed must be a positive number")
+        self.speed = speed
+        self._predictions: dict[str, Prediction] = {}
+        self._webhooks = WebhookSender()
+
+    def create(
+        self,
+        *,
+        owner: str,
+        model: FakeModel,
+        values: dict[str, Any],
+        base_url: str,
+        stream: bool,
+        webhook: str | None = None,
+        webhook_events: Iterable[str] | None = None,
+    ) -> Prediction:
+        prediction = Prediction(owner=owner, model=model, values=values, stream=stream, base_url=base_url)
+        self._predictions[prediction.id] = prediction
+        if webhook is not None:
+            if is_loopback_url(webhook):
+                prediction.webhook = WebhookQueue(webhook, webhook_events)
+                self._webhooks.start(prediction.webhook)
+            else:
+                prediction.add_log(
+                    f"Webhook on {describe_origin(webhook)} not contacted: "
+                    "the mock server delivers webhooks to loopback addresses only."
+                )
+        steps = script(model, values, prediction.file_url)
+        prediction.task = asyncio.get_running_loop().create_task(self._play(prediction, steps))
+        return prediction
+
+    def get(self, owner: str, prediction_id: str) -> Prediction | None:
+        prediction = self._predictions.get(prediction_id)
+        return prediction if prediction is not None and prediction.owner == owner else None
+
+    def video_file_exists(self, prediction_id: str) -> bool:
+        prediction = self._predictions.get(prediction_id)
+        return prediction is not None and prediction.status == "succeeded" and prediction.output == prediction.file_url
+
+    def cancel(self, prediction: Prediction) -> None:
+        if prediction.is_final:
+            return
+        if prediction.task is not None:
+            prediction.task.cancel()
+        prediction.add_log("Canceled")
+        prediction.finish("canceled")
+
+    async def _play(self, prediction: Prediction, steps: list[Step]) -> None:
+        loop = asyncio.get_running_loop()
+        origin = loop.time()
+        for step in steps:
+            delay = origin + step.at / self.speed - loop.time()
+            if delay > MIN_SLEEP_SECONDS:
+                await asyncio.sleep(delay)
+            if prediction.is_final:
+                return
+            if step.kind == "start":
+                prediction.start()
+            elif step.kind == "logs":
+                prediction.add_log(step.value)
+            elif step.kind == "piece":
+                prediction.add_output(step.value)
+            elif step.kind == "output":
+                prediction.set_output(step.value)
+            elif step.kind == "succeed":
+                prediction.finish("succeeded")
+            else:
+                prediction.finish("failed", error=step.value)
+
+    async def aclose(self) -> None:
+        tasks = [p.task for p in self._predictions.values() if p.task is not None and not p.task.done()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._webhooks.aclose()

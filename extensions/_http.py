@@ -56,6 +56,7 @@ __all__ = [
     "logger",
     "open_stream",
     "parse_prediction",
+    "reading_body",
     "send",
 ]
 
@@ -387,6 +388,22 @@ async def async_open_stream(
         yield response
     finally:
         await response.aclose()
+
+
+@contextmanager
+def reading_body(client: AuthenticatedClient, response: httpx.Response) -> Iterator[None]:
+    """Turn an httpx error raised while reading a streamed body into its `extensions.errors` error.
+
+    A plain (not async) context manager, for `for` and `async for` loops alike:
+
+        with open_stream(client, kwargs, idempotent=True) as response, reading_body(client, response):
+            for chunk in response.iter_bytes(): ...
+    """
+    try:
+        yield
+    except httpx.RequestError as exc:
+        failure = classify_transport_error(exc)
+        raise _transport_error(exc, failure, attempts_of(response), _secrets(client)) from exc
 
 
 def attempts_of(response: httpx.Response) -> int:

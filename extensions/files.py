@@ -20,7 +20,7 @@ import httpx
 
 from generated_client import AuthenticatedClient
 
-from ._http import async_open_stream, open_stream
+from ._http import async_open_stream, open_stream, reading_body
 
 __all__ = ["ProgressCallback", "async_download", "download", "encode_input", "to_data_uri"]
 
@@ -166,6 +166,7 @@ def download(
     with (
         _download_client(client) as http_client,
         open_stream(http_client, {"method": "GET", "url": url}, idempotent=True) as response,
+        reading_body(http_client, response),
     ):
         total = _total(response)
         done = 0
@@ -199,7 +200,7 @@ async def async_download(
     ):
         total = _total(response)
         done = 0
-        with _atomic_destination(destination) as out:
+        with reading_body(http_client, response), _atomic_destination(destination) as out:
             async for chunk in response.aiter_bytes(chunk_size):
                 await anyio.to_thread.run_sync(out.write, chunk)
                 done += len(chunk)

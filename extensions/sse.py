@@ -16,7 +16,7 @@ from __future__ import annotations
 import codecs
 import json
 import sys
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, Generator, Iterable
 from typing import Any, NamedTuple
 
 __all__ = ["SSEDecoder", "ServerSentEvent", "aiter_events", "iter_events"]
@@ -63,6 +63,7 @@ class SSEDecoder:
         "_at_stream_start",
         "_block_retry",
         "_data",
+        "_data_lines",
         "_event_type",
         "_id_buffer",
         "_line_parts",
@@ -84,6 +85,7 @@ class SSEDecoder:
         self._skip_lf = False  # The previous text ended with CR: a leading LF completes that CRLF.
         self._line_parts: list[str] = []  # The unfinished line, in pieces to keep long lines linear.
         self._data: str | None = None  # None: no `data` field yet. "" is one empty `data` line.
+        self._data_lines: list[str] = []  # The data lines after the first, joined once at dispatch.
         self._event_type = ""
         self._block_retry: int | None = None
 
@@ -132,6 +134,7 @@ class SSEDecoder:
 
         events: list[ServerSentEvent] = []
         data = self._data
+        data_lines = self._data_lines
         event_type = self._event_type
         id_buffer = self._id_buffer
         block_retry = self._block_retry
@@ -146,7 +149,10 @@ class SSEDecoder:
                 if not separator or ":" in name:
                     name, _, value = line.partition(":")
                 if name == "data":
-                    data = value if data is None else data + "\n" + value
+                    if data is None:
+                        data = value
+                    else:
+                        data_lines.append(value)
                 elif name == "event":
                     event_type = value
                 elif name == "id":
@@ -157,6 +163,10 @@ class SSEDecoder:
             else:
                 # Blank line: commit the ID, dispatch if there is data, reset the event buffers.
                 if data is not None:
+                    if data_lines:
+                        data_lines.insert(0, data)
+                        data = "\n".join(data_lines)
+                        data_lines.clear()
                     events.append(_new_event(ServerSentEvent, (event_type or "message", data, id_buffer, block_retry)))
                     data = None
                 event_type = ""
@@ -180,27 +190,32 @@ def _parse_retry(digits: str) -> int:
     return int(significant)
 
 
-def iter_events(chunks: Iterable[bytes], decoder: SSEDecoder | None = None) -> Iterator[ServerSentEvent]:
-    """Yield the events of a byte stream as its chunks arrive.
+def iter_events(chunks: Iterable[bytes], decoder: SSEDecoder | None = None) -> Generator[ServerSentEvent, None, None]:
+    """Yield the events of one byte stream as its chunks arrive.
 
-    Pass a `decoder` to read its `last_event_id` and `retry` afterwards, for a reconnection.
+    Pass a `decoder` to keep its `last_event_id` and `retry` across reconnections: each call
+    reads a new stream with it, discarding whatever unfinished event an earlier stream left.
     """
-    decoder = SSEDecoder() if decoder is None else decoder
-    try:
-        for chunk in chunks:
-            yield from decoder.feed(chunk)
-    finally:
+    if decoder is None:
+        decoder = SSEDecoder()
+    else:
         decoder.close()
+    # No try/finally: a generator abandoned early may be finalized late, and must not then
+    # reset a decoder that already reads the next stream.
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    decoder.close()
 
 
 async def aiter_events(
     chunks: AsyncIterable[bytes], decoder: SSEDecoder | None = None
-) -> AsyncIterator[ServerSentEvent]:
-    """Yield the events of an async byte stream as its chunks arrive; see `iter_events`."""
-    decoder = SSEDecoder() if decoder is None else decoder
-    try:
-        async for chunk in chunks:
-            for event in decoder.feed(chunk):
-                yield event
-    finally:
+) -> AsyncGenerator[ServerSentEvent, None]:
+    """Yield the events of one async byte stream as its chunks arrive; see `iter_events`."""
+    if decoder is None:
+        decoder = SSEDecoder()
+    else:
         decoder.close()
+    async for chunk in chunks:
+        for event in decoder.feed(chunk):
+            yield event
+    decoder.close()

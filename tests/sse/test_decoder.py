@@ -98,6 +98,13 @@ def test_a_long_line_in_many_small_chunks() -> None:
     assert events == [ServerSentEvent(data=payload)]
 
 
+def test_many_data_lines_in_many_chunks() -> None:
+    lines = [f"line {i}" for i in range(20_000)]
+    decoder = SSEDecoder()
+    events = feed_all(decoder, *(f"data: {line}\n".encode() for line in lines), b"\n", b"data: next\n\n")
+    assert events == [ServerSentEvent(data="\n".join(lines)), ServerSentEvent(data="next")]
+
+
 def test_many_events_in_one_chunk_each_with_its_id() -> None:
     stream = b"".join(b"id: %d\nevent: output\ndata: w%d\n\n" % (i, i) for i in range(100))
     expected = [ServerSentEvent("output", f"w{i}", str(i), None) for i in range(100)]
@@ -118,6 +125,16 @@ def test_iter_events_leaves_reconnection_state_on_the_decoder() -> None:
     assert (decoder.last_event_id, decoder.retry) == ("1", 100)
     # The reconnected stream starts clean: the half-received event 2 is gone.
     assert list(iter_events([b"data: c\n\n"], decoder=decoder)) == [ServerSentEvent(data="c", id="1")]
+
+
+def test_an_abandoned_stream_closed_late_leaves_the_next_stream_alone() -> None:
+    decoder = SSEDecoder()
+    first = iter_events(iter([b"data: a\n\n", b"data: never read\n\n"]), decoder=decoder)
+    assert next(first) == ServerSentEvent(data="a")
+    second = iter_events(iter([b"data: b\n\ndata: half", b" and half\n\n"]), decoder=decoder)
+    assert next(second) == ServerSentEvent(data="b")
+    first.close()  # The garbage collector may do this at any time.
+    assert list(second) == [ServerSentEvent(data="half and half")]
 
 
 def test_iter_events_is_lazy() -> None:
@@ -160,3 +177,7 @@ async def test_aiter_events_leaves_reconnection_state_on_the_decoder() -> None:
             received.append(event)
     assert received == [ServerSentEvent(data="a", id="1", retry=100)]
     assert (decoder.last_event_id, decoder.retry) == ("1", 100)
+    # The next stream read with this decoder starts clean and keeps the ID.
+    assert [event async for event in aiter_events(chunks_of(b"data: c\n\n", 3), decoder=decoder)] == [
+        ServerSentEvent(data="c", id="1")
+    ]

@@ -166,6 +166,8 @@ def main() -> None:
         "one event per chunk": one_event_per_chunk(events),
         "8 events per chunk": events_per_chunk(events, 8),
         "4 KiB chunks split anywhere": fixed_size_chunks(events, 4096),
+        # sse-starlette and other servers end lines with CRLF.
+        "CRLF line ends, 8 events per chunk": events_per_chunk([e.replace(b"\n", b"\r\n") for e in events], 8),
     }
     print(f"{args.events} events like {events[1]!r}, best and median of {args.rounds} interleaved rounds")
     for workload, chunks in workloads.items():

@@ -136,12 +136,12 @@ def timeout_error(prediction: Prediction | None, timeout: float | None, *, cance
 def evolve_from_events(prediction: Prediction, *, pieces: list[str], log_lines: list[str]) -> Prediction:
     """The prediction as the events of its stream describe it so far (for `on_update`).
 
-    The stream is read from its start, so its output pieces and log lines are the whole of them.
+    The stream is read from its start, so its output pieces and log lines are the whole of them;
+    `logs` takes the server's form, each line ended by a line break.
     """
     changes: dict[str, Any] = {"output": list(pieces)}
-    logs = "\n".join(log_lines) if log_lines else None
-    if logs is not None:
-        changes["logs"] = logs
+    if log_lines:
+        changes["logs"] = "".join(f"{line}\n" for line in log_lines)
     if prediction.status == PredictionStatus.STARTING and (pieces or logs):
         changes["status"] = PredictionStatus.PROCESSING
     evolved = attrs.evolve(prediction, **changes)

@@ -172,7 +172,7 @@ def test_events_update_a_copy_of_the_prediction() -> None:
     original = prediction(status="starting")
     updated = evolve_from_events(original, pieces=["a", "b"], log_lines=["l1", "l2"])
     assert updated.output == ["a", "b"]
-    assert updated.logs == "l1\nl2"
+    assert updated.logs == "l1\nl2\n"
     assert updated.status == PredictionStatus.PROCESSING
     assert original.status == PredictionStatus.STARTING
     assert updated.id == original.id

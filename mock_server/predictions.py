@@ -127,23 +127,22 @@ class Prediction:
     def add_log(self, line: str) -> None:
         self.logs += line + "\n"
         self.add_event("logs", line)
-        self._notify("logs")
+        self.notify("logs")
 
     def start(self) -> None:
         self.status = "processing"
         self.started_at = timestamp()
         self._started_clock = time.monotonic()
-        self._notify("start")
 
     def add_output(self, piece: str) -> None:
         self.output = [*(self.output or []), piece]
         self.add_event("output", piece)
-        self._notify("output")
+        self.notify("output")
 
     def set_output(self, value: Any) -> None:
         self.output = value
         self.add_event("output", value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
-        self._notify("output")
+        self.notify("output")
 
     def finish(self, status: str, error: str | None = None) -> None:
         self.status = status
@@ -155,9 +154,9 @@ class Prediction:
             self.add_event("error", json.dumps({"detail": error}, ensure_ascii=False))
         self.add_event("done", json.dumps({} if status == "succeeded" else {"reason": status}))
         self.finished.set()
-        self._notify("completed")
+        self.notify("completed")
 
-    def _notify(self, event: str) -> None:
+    def notify(self, event: str) -> None:
         if self.webhook is not None:
             self.webhook.notify(event, lambda: self.to_json(self.base_url))
 
@@ -189,6 +188,7 @@ class Store:
             if is_loopback_url(webhook):
                 prediction.webhook = WebhookQueue(webhook, webhook_events)
                 self._webhooks.start(prediction.webhook)
+                prediction.notify("start")  # as the hosted platform does: once created, before any log
             else:
                 prediction.add_log(
                     f"Webhook on {describe_origin(webhook)} not contacted: "

@@ -3,8 +3,9 @@
 A prediction created with a `webhook` gets a `POST` of its JSON (the bare prediction object, as
 the spec says "receives the prediction") on each event its `webhook_events_filter` names:
 `start`, `output`, `logs`, `completed` (all four when the filter is omitted). Deliveries of one
-prediction go out one at a time, in order; consecutive `output`/`logs` deliveries still waiting are
-merged into the newest one, so a fast model does not flood the receiver.
+prediction go out one at a time, in order; consecutive `output` (or `logs`) deliveries still waiting
+are merged into the newest one, so a fast model does not flood the receiver. `start` goes out as
+soon as the prediction is created, `completed` once it is final.
 
 Only loopback addresses are ever contacted (`localhost`, 127.0.0.0/8, ::1): any other webhook URL
 is accepted, as the spec allows, and ignored; the prediction's logs say so. The server never
@@ -68,7 +69,7 @@ class WebhookQueue:
     def notify(self, event: str, snapshot: Callable[[], dict[str, Any]]) -> None:
         if event not in self.events or self._closed:
             return
-        if event in MERGEABLE and self._pending and self._pending[-1][0] in MERGEABLE:
+        if event in MERGEABLE and self._pending and self._pending[-1][0] == event:
             self._pending.pop()
         self._pending.append((event, snapshot()))
         if event == "completed":

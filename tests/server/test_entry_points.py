@@ -1,0 +1,155 @@
+"""`python -m mock_server`, the app factory, MockServer and the pytest plugin, as users run them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mock_server.app import create_app
+from mock_server.models import ECHO
+from mock_server.testing import MockServer
+from tests.server.conftest import bearer
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = {"model": ECHO, "input": {"a": 1}}
+
+
+@contextmanager
+def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`python -m mock_server ...`, its first stdout line (the base URL) and the process."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "--host", "127.0.0.1", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline().strip()
+        assert first_line.startswith("http://127.0.0.1:"), process.stderr.read() if process.stderr else ""
+        yield first_line, process
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def test_module_prints_base_url_once_it_accepts_connections_and_serves() -> None:
+    with serve("--token", "cli-token", "--token", "second", "--speed", "500") as (base_url, _):
+        # No retry loop: the URL is printed only once the server accepts connections.
+        assert httpx.post(f"{base_url}/v1/run", json=RUN, headers=bearer("cli-token")).json()["data"]["output"] == {
+            "a": 1
+        }
+        assert httpx.post(f"{base_url}/v1/run", json=RUN, headers=bearer("second")).status_code == 200
+        assert httpx.post(f"{base_url}/v1/run", json=RUN, headers=bearer("other")).status_code == 401
+        assert httpx.get(f"{base_url}/_mock/requests", headers=bearer("cli-token")).status_code == 404
+
+
+def test_module_generates_and_prints_a_token_when_none_is_given() -> None:
+    environment = {key: value for key, value in os.environ.items() if key != "MOCK_SERVER_TOKENS"}
+    with serve("--speed", "500", env=environment | {"MOCK_SERVER_TOKENS": ""}) as (base_url, process):
+        assert process.stdout is not None
+        token_line = process.stdout.readline().strip()
+        assert token_line.startswith("token: ")
+        token = token_line.removeprefix("token: ")
+        assert len(token) >= 24
+        assert httpx.post(f"{base_url}/v1/run", json=RUN, headers=bearer(token)).status_code == 200
+
+
+def test_module_reads_tokens_from_the_environment_and_enables_faults() -> None:
+    with serve("--speed", "500", "--faults", env={"MOCK_SERVER_TOKENS": "env-one, env-two"}) as (base_url, _):
+        headers = bearer("env-two")
+        assert (
+            httpx.post(
+                f"{base_url}/_mock/faults", json={"route": "POST /v1/run", "status": 503}, headers=headers
+            ).status_code
+            == 201
+        )
+        assert httpx.post(f"{base_url}/v1/run", json=RUN, headers=bearer("env-one")).status_code == 503
+        assert httpx.post(f"{base_url}/v1/run", json=RUN, headers=headers).status_code == 200
+        assert [entry["path"] for entry in httpx.get(f"{base_url}/_mock/requests", headers=headers).json()["data"]] == [
+            "/v1/run",
+            "/v1/run",
+        ]
+
+
+def test_module_refuses_a_bad_speed() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "--speed", "0", "--token", "t"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 2 and "--speed must be positive" in result.stderr
+
+
+def test_app_factory_needs_tokens() -> None:
+    with pytest.raises(ValueError, match="token"):
+        create_app([])
+    assert create_app(["t"]).state.control.faults is None
+
+
+def test_mock_server_context_manager_contract() -> None:
+    with MockServer(tokens=("one", "two"), speed=500.0, faults=True) as server:
+        assert server.base_url.startswith("http://127.0.0.1:") and not server.base_url.endswith("/")
+        assert server.token == "one" and "one" not in repr(server)
+        assert httpx.post(f"{server.base_url}/v1/run", json=RUN, headers=bearer("two")).status_code == 200
+        base_url = server.base_url
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(base_url)
+    with pytest.raises(TypeError):
+        MockServer(tokens="one")
+
+
+def test_pytest_plugin_fixture_in_a_users_test_suite(tmp_path: Path) -> None:
+    (tmp_path / "test_user.py").write_text(
+        textwrap.dedent(
+            """
+            import httpx
+            from mock_server.models import ECHO
+
+            def test_first(mock_server):
+                mock_server.fault("POST /v1/run", status=503)
+                response = httpx.post(
+                    mock_server.base_url + "/v1/run",
+                    json={"model": ECHO, "input": {"n": 1}},
+                    headers={"Authorization": "Bearer " + mock_server.token},
+                )
+                assert response.status_code == 503
+                assert len(mock_server.requests) == 1
+
+            def test_second_starts_clean(mock_server):
+                assert mock_server.requests == []
+                response = httpx.post(
+                    mock_server.base_url + "/v1/run",
+                    json={"model": ECHO, "input": {"n": 1}},
+                    headers={"Authorization": "Bearer " + mock_server.token},
+                )
+                assert response.json()["data"]["output"] == {"n": 1}
+            """
+        )
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "mock_server.pytest_plugin",
+            "-p",
+            "no:cacheprovider",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout

@@ -53,6 +53,7 @@ __all__ = [
     "build_request",
     "classify_transport_error",
     "error_from_response",
+    "is_timeout",
     "logger",
     "open_stream",
     "parse_prediction",
@@ -92,27 +93,35 @@ def build_request(
     return request
 
 
+def _aiohttp_cause(exc: httpx.RequestError) -> BaseException | None:
+    cause = exc.__cause__
+    return cause if cause is not None and type(cause).__module__.startswith("aiohttp") else None
+
+
+def is_timeout(exc: httpx.RequestError) -> bool:
+    """Whether the request failed for lack of time (rather than being refused or cut)."""
+    cause = _aiohttp_cause(exc)
+    if cause is not None:
+        # httpx-aiohttp maps every aiohttp.ClientConnectionError to httpx.ConnectTimeout, a refused
+        # connection included; aiohttp's own timeout errors all derive from TimeoutError.
+        return isinstance(cause, TimeoutError)
+    return isinstance(exc, httpx.TimeoutException)
+
+
 def classify_transport_error(exc: httpx.RequestError) -> Failure:
     """Whether the request can have reached the server, from how it failed."""
-    cause = exc.__cause__
-    if cause is not None and type(cause).__module__.startswith("aiohttp"):
-        return _classify_aiohttp_error(exc, cause)
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+    cause = _aiohttp_cause(exc)
+    if cause is not None:
+        # httpx-aiohttp's mapping also turns ServerDisconnectedError (the server closed the
+        # connection after reading the request) into httpx.ConnectTimeout, so its httpx class
+        # cannot say whether a POST may be sent again: the aiohttp cause can.
+        import aiohttp  # here: only reached when the optional aiohttp transport is in use
+
+        if isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+            return Failure.NOT_SENT
+    elif isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return Failure.NOT_SENT
-    if isinstance(exc, httpx.TimeoutException):
-        return Failure.TIMEOUT
-    return Failure.CONNECTION
-
-
-def _classify_aiohttp_error(exc: httpx.RequestError, cause: BaseException) -> Failure:
-    # httpx-aiohttp maps every aiohttp.ClientConnectionError to httpx.ConnectTimeout, including
-    # ServerDisconnectedError (the server closed the connection after reading the request), so its
-    # httpx class cannot say whether a POST may be sent again: look at the aiohttp cause instead.
-    import aiohttp
-
-    if isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
-        return Failure.NOT_SENT
-    return Failure.TIMEOUT if isinstance(exc, httpx.TimeoutException) else Failure.CONNECTION
+    return Failure.TIMEOUT if is_timeout(exc) else Failure.CONNECTION
 
 
 def _collapse(text: str) -> str:
@@ -213,7 +222,7 @@ def _transport_error(exc: httpx.RequestError, failure: Failure, attempts: int, s
     request = exc.request if _has_request(exc) else None
     where = f" ({_describe(request)})" if request is not None else ""
     what = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
+    if is_timeout(exc):
         cls: type[APIError] = APITimeoutError
         kind = "timed out"
     elif isinstance(exc, httpx.DecodingError):

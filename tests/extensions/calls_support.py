@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -12,6 +12,8 @@ import httpx
 from extensions import calls
 from extensions._retry import RetryPolicy
 from extensions.connection import InferenceClient, connect
+from mock_server.faults import RecordedRequest
+from mock_server.testing import MockServer
 
 # Distinctive, so that a leak shows up in any text it reaches.
 TOKEN = "tok-SECRET-3f9a1c7e5b"
@@ -73,3 +75,72 @@ def invoke(mode: str, name: str, *args: Any, **kwargs: Any) -> Any:
 
 
 MODES = ("sync", "async")
+
+
+# Loopback: the real mock server under uvicorn.
+
+
+def start_server(speed: float = 1000.0) -> Iterator[MockServer]:
+    """Body of a module-scoped fixture: a mock server with fault plans, accepting TOKEN."""
+    with MockServer(tokens=(TOKEN,), speed=speed, faults=True) as server:
+        yield server
+
+
+def fresh(server: MockServer) -> MockServer:
+    """The server with an empty fault plan and request log."""
+    server.clear_faults()
+    server.clear_requests()
+    return server
+
+
+def loopback_client(
+    server: MockServer,
+    *,
+    sleeps: Sleeps | None = None,
+    base_url: str | None = None,
+    token: str = TOKEN,
+    **kwargs: Any,
+) -> InferenceClient:
+    """A connected client for the mock server; `sleeps` records retry delays instead of waiting."""
+    sleeps = sleeps if sleeps is not None else Sleeps()
+    return connect(token, base_url or server.base_url, sleep=sleeps.sleep, async_sleep=sleeps.async_sleep, **kwargs)
+
+
+def requests_to(server: MockServer, method: str, path_prefix: str) -> list[RecordedRequest]:
+    return [r for r in server.requests if r.method == method and r.path.startswith(path_prefix)]
+
+
+# Sync, async on httpx's own transport, async on the aiohttp transport.
+LOOPBACK_MODES = ("sync", "async-httpx", "async-aiohttp")
+
+
+class Caller:
+    """Calls `extensions.calls` in one of LOOPBACK_MODES against the mock server.
+
+    Async calls get a client of their own in a fresh event loop, closed afterwards: an async
+    client's connections belong to the loop that opened them.
+    """
+
+    def __init__(self, mode: str, server: MockServer, **client_kwargs: Any) -> None:
+        self.mode = mode
+        self.server = server
+        self.sleeps = Sleeps()
+        self.client_kwargs = client_kwargs
+        self.client = self.new_client()
+
+    def new_client(self) -> InferenceClient:
+        fast_async = self.mode == "async-aiohttp"
+        return loopback_client(self.server, sleeps=self.sleeps, fast_async=fast_async, **self.client_kwargs)
+
+    def __call__(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self.mode == "sync":
+            return getattr(calls, name)(self.client, *args, **kwargs)
+
+        async def call_async() -> Any:
+            client = self.new_client()
+            try:
+                return await getattr(calls, f"async_{name}")(client, *args, **kwargs)
+            finally:
+                await client.get_async_httpx_client().aclose()
+
+        return anyio.run(call_async)

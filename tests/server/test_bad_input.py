@@ -129,7 +129,7 @@ def test_wrong_content_types_are_415(client: httpx.Client, content_type: str | N
 def test_wrong_methods_are_405_with_allow(client: httpx.Client, method: str, path: str, allow: str) -> None:
     response = client.request(method, path)
     assert_clear_4xx(response, 405)
-    assert response.headers["allow"] == allow
+    assert set(response.headers["allow"].split(", ")) == set(allow.split(", "))
 
 
 @pytest.mark.parametrize(

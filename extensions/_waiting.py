@@ -142,7 +142,7 @@ def evolve_from_events(prediction: Prediction, *, pieces: list[str], log_lines: 
     changes: dict[str, Any] = {"output": list(pieces)}
     if log_lines:
         changes["logs"] = "".join(f"{line}\n" for line in log_lines)
-    if prediction.status == PredictionStatus.STARTING and (pieces or logs):
+    if prediction.status == PredictionStatus.STARTING and (pieces or log_lines):
         changes["status"] = PredictionStatus.PROCESSING
     evolved = attrs.evolve(prediction, **changes)
     evolved.additional_properties = dict(prediction.additional_properties)

@@ -176,3 +176,10 @@ def test_events_update_a_copy_of_the_prediction() -> None:
     assert updated.status == PredictionStatus.PROCESSING
     assert original.status == PredictionStatus.STARTING
     assert updated.id == original.id
+
+
+def test_logs_alone_mean_the_prediction_is_running() -> None:
+    updated = evolve_from_events(prediction(status="starting"), pieces=[], log_lines=["Booting"])
+    assert updated.status == PredictionStatus.PROCESSING
+    assert updated.output == []
+    assert updated.logs == "Booting\n"

@@ -1,0 +1,270 @@
+"""Waiting for a prediction to finish, with a deadline.
+
+    prediction = wait(client, prediction, timeout=300, on_update=print)
+    prediction = await async_wait(client, prediction.id, cancel_on_timeout=True)
+
+- Returns the prediction once it `succeeded`; a `failed` one raises `PredictionError`, a
+  `canceled` one `PredictionCanceledError`, both carrying it (`.prediction`).
+- `timeout` (seconds, default 600; None waits forever) bounds the whole wait: at the deadline
+  `WaitTimeoutError` is raised with the last prediction seen, after canceling the remote
+  prediction when `cancel_on_timeout=True`.
+- A prediction created with `stream=True` is followed on its event stream, so its end is known
+  the moment it happens; then one `get` fetches the final state. If the stream fails, polling
+  takes over.
+- Otherwise it polls: first after 0.1 s, then twice as long each time up to 2 s (`poll_interval`
+  takes a `PollSchedule`, or a number for a fixed interval); never sleeping past the deadline.
+- `on_update(prediction)` is called with the first state seen and on every change of status,
+  logs or output. While following a stream it receives the prediction updated from the events
+  (output pieces and logs so far), whose final state then comes from the `get`.
+- With `cancel_on_interrupt=True`, Ctrl-C (KeyboardInterrupt) and, in async code, cancellation of
+  the waiting task cancel the remote prediction before the interruption goes on. Off by default:
+  stopping to wait does not by itself mean the work should stop.
+
+The decisions (schedule, deadline, what a final state means) are pure, in `_waiting`; this
+module is the sync and async I/O around them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+from generated_client import AuthenticatedClient
+from generated_client.models.prediction import Prediction
+
+from ._security import check_prediction_id
+from ._streaming import ResumePolicy, StreamState
+from ._waiting import PollSchedule, WaitClock, evolve_from_events, final_result, has_changed, is_final, timeout_error
+from .calls import async_cancel, async_get, cancel, get
+from .errors import APIError
+from .streaming import DeadlineReached, _async_follow_events, _follow_events
+
+__all__ = ["DEFAULT_WAIT_TIMEOUT", "PollSchedule", "async_wait", "wait"]
+
+logger = logging.getLogger("inference_api.waiting")
+
+DEFAULT_WAIT_TIMEOUT = 600.0
+# How long a cancel on timeout or interruption may take before we give up on it.
+_CANCEL_TIMEOUT = 10.0
+
+UpdateCallback = Callable[[Prediction], object]
+
+
+def _schedule(poll_interval: PollSchedule | float | None) -> PollSchedule:
+    if poll_interval is None:
+        return PollSchedule()
+    if isinstance(poll_interval, PollSchedule):
+        return poll_interval
+    return PollSchedule(initial=poll_interval, factor=1.0, maximum=poll_interval)
+
+
+def _has_stream(prediction: Prediction) -> bool:
+    return isinstance(prediction.urls.stream, str) and bool(prediction.urls.stream)
+
+
+class _Progress:
+    """What one wait has seen; shared by the sync and async drivers."""
+
+    def __init__(self, client: AuthenticatedClient, prediction_or_id: Prediction | str, timeout: float | None) -> None:
+        self.secrets = (client.token,)
+        self.timeout = timeout
+        self.clock = WaitClock.start(time.monotonic(), timeout)
+        if isinstance(prediction_or_id, Prediction):
+            self.prediction_id = check_prediction_id(prediction_or_id.id)
+            self.last: Prediction | None = prediction_or_id
+        else:
+            self.prediction_id = check_prediction_id(prediction_or_id)
+            self.last = None
+        self.reported: Prediction | None = None
+
+    def to_report(self, prediction: Prediction) -> bool:
+        """Record a state; whether `on_update` should hear of it."""
+        self.last = prediction
+        if has_changed(self.reported, prediction):
+            self.reported = prediction
+            return True
+        return False
+
+
+# --- sync -----------------------------------------------------------------------------------------
+
+
+def wait(
+    client: AuthenticatedClient,
+    prediction_or_id: Prediction | str,
+    *,
+    timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+    on_update: UpdateCallback | None = None,
+    cancel_on_timeout: bool = False,
+    cancel_on_interrupt: bool = False,
+    poll_interval: PollSchedule | float | None = None,
+    follow_stream: bool = True,
+) -> Prediction:
+    """Wait until the prediction (or prediction id) is final; see the module docstring."""
+    progress = _Progress(client, prediction_or_id, timeout)
+    schedule = _schedule(poll_interval)
+
+    def see(prediction: Prediction) -> Prediction:
+        if progress.to_report(prediction) and on_update is not None:
+            on_update(prediction)
+        return prediction
+
+    try:
+        current = see(progress.last if progress.last is not None else get(client, progress.prediction_id))
+        if not is_final(current) and follow_stream and _has_stream(current):
+            _follow_stream(client, current, progress, see)
+            current = see(get(client, progress.prediction_id))
+        observations = 1
+        while not is_final(current):
+            now = time.monotonic()
+            if progress.clock.expired(now):
+                raise _timed_out(client, progress, cancel_on_timeout)
+            time.sleep(progress.clock.sleep_for(schedule.delay(observations), now))
+            current = see(get(client, progress.prediction_id))
+            observations += 1
+        return final_result(current, progress.secrets)
+    except KeyboardInterrupt:
+        if cancel_on_interrupt:
+            _cancel_quietly(client, progress, "interrupted")
+        raise
+
+
+def _follow_stream(
+    client: AuthenticatedClient, prediction: Prediction, progress: _Progress, see: Callable[[Prediction], object]
+) -> None:
+    """Read the prediction's stream until `done`, the deadline, or a failure (then polling takes over)."""
+    state = StreamState(prediction=prediction)
+    # A wait needs no text: do not insist on resuming; polling is the fallback.
+    events = _follow_events(
+        client, prediction, state, ResumePolicy(max_attempts=2), None, deadline=progress.clock.deadline
+    )
+    try:
+        for event in events:
+            if event.event in ("output", "logs"):
+                see(evolve_from_events(prediction, pieces=state.pieces, log_lines=state.log_lines))
+    except DeadlineReached:
+        pass
+    except APIError as exc:  # includes the stream's own `error` / canceled `done`: the get tells the rest
+        logger.debug("stream of prediction %s ended: %s; fetching its state", progress.prediction_id, exc)
+    finally:
+        events.close()
+
+
+def _timed_out(client: AuthenticatedClient, progress: _Progress, cancel_it: bool) -> APIError:
+    canceled = False
+    if cancel_it:
+        canceled = _cancel_quietly(client, progress, "timed out")
+    return timeout_error(progress.last, progress.timeout, canceled=canceled)
+
+
+def _cancel_quietly(client: AuthenticatedClient, progress: _Progress, why: str) -> bool:
+    """Cancel the remote prediction; a failure to cancel is logged, not raised over the real error."""
+    try:
+        progress.last = cancel(client, progress.prediction_id)
+    except APIError as exc:
+        logger.warning("wait %s: could not cancel prediction %s: %s", why, progress.prediction_id, exc)
+        return False
+    logger.info("wait %s: canceled prediction %s", why, progress.prediction_id)
+    return True
+
+
+# --- async ----------------------------------------------------------------------------------------
+
+
+async def async_wait(
+    client: AuthenticatedClient,
+    prediction_or_id: Prediction | str,
+    *,
+    # Not anyio.fail_after: at the deadline the remote prediction may need canceling first, and
+    # the error must carry the last state seen.
+    timeout: float | None = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109
+    on_update: UpdateCallback | Callable[[Prediction], Awaitable[object]] | None = None,
+    cancel_on_timeout: bool = False,
+    cancel_on_interrupt: bool = False,
+    poll_interval: PollSchedule | float | None = None,
+    follow_stream: bool = True,
+) -> Prediction:
+    """`wait` for async code; `on_update` may be a plain function or a coroutine function.
+
+    With `cancel_on_interrupt=True`, cancelling the task that waits cancels the remote prediction
+    (in a shielded scope, bounded to 10 s) before the cancellation goes on.
+    """
+    progress = _Progress(client, prediction_or_id, timeout)
+    schedule = _schedule(poll_interval)
+
+    async def see(prediction: Prediction) -> Prediction:
+        if progress.to_report(prediction) and on_update is not None:
+            result = on_update(prediction)
+            if inspect.isawaitable(result):
+                await result
+        return prediction
+
+    try:
+        current = await see(
+            progress.last if progress.last is not None else await async_get(client, progress.prediction_id)
+        )
+        if not is_final(current) and follow_stream and _has_stream(current):
+            await _async_follow_stream(client, current, progress, see)
+            current = await see(await async_get(client, progress.prediction_id))
+        observations = 1
+        while not is_final(current):
+            now = time.monotonic()
+            if progress.clock.expired(now):
+                raise await _async_timed_out(client, progress, cancel_on_timeout)
+            await anyio.sleep(progress.clock.sleep_for(schedule.delay(observations), now))
+            current = await see(await async_get(client, progress.prediction_id))
+            observations += 1
+        return final_result(current, progress.secrets)
+    except (KeyboardInterrupt, anyio.get_cancelled_exc_class()):
+        if cancel_on_interrupt:
+            await _async_cancel_quietly(client, progress, "interrupted")
+        raise
+
+
+async def _async_follow_stream(
+    client: AuthenticatedClient,
+    prediction: Prediction,
+    progress: _Progress,
+    see: Callable[[Prediction], Awaitable[object]],
+) -> None:
+    state = StreamState(prediction=prediction)
+    events = _async_follow_events(
+        client, prediction, state, ResumePolicy(max_attempts=2), None, deadline=progress.clock.deadline
+    )
+    try:
+        async for event in events:
+            if event.event in ("output", "logs"):
+                await see(evolve_from_events(prediction, pieces=state.pieces, log_lines=state.log_lines))
+    except DeadlineReached:
+        pass
+    except APIError as exc:
+        logger.debug("stream of prediction %s ended: %s; fetching its state", progress.prediction_id, exc)
+    finally:
+        await events.aclose()
+
+
+async def _async_timed_out(client: AuthenticatedClient, progress: _Progress, cancel_it: bool) -> APIError:
+    canceled = False
+    if cancel_it:
+        canceled = await _async_cancel_quietly(client, progress, "timed out")
+    return timeout_error(progress.last, progress.timeout, canceled=canceled)
+
+
+async def _async_cancel_quietly(client: AuthenticatedClient, progress: _Progress, why: str) -> bool:
+    # Shielded: this also runs while the waiting task is being cancelled, where any other await
+    # would be cancelled at once.
+    with anyio.CancelScope(shield=True), anyio.move_on_after(_CANCEL_TIMEOUT) as scope:
+        try:
+            progress.last = await async_cancel(client, progress.prediction_id)
+        except APIError as exc:
+            logger.warning("wait %s: could not cancel prediction %s: %s", why, progress.prediction_id, exc)
+            return False
+    if scope.cancelled_caught:
+        logger.warning("wait %s: canceling prediction %s took too long", why, progress.prediction_id)
+        return False
+    logger.info("wait %s: canceled prediction %s", why, progress.prediction_id)
+    return True

@@ -10,8 +10,10 @@ before anything happens, in this order, so that bad input always gets a clear 4x
 
 Answers have exactly the documented shapes: `{"data": <prediction>}`, FastAPI-style
 `{"detail": "..."}` or `{"detail": [{"loc", "msg", "type"}]}` errors, 201 with `Location` for a
-created prediction, `text/event-stream` for streams. With `faults=True`, the admin routes
-`POST/DELETE /_mock/faults` and `GET /_mock/requests` exist too (same bearer token).
+created prediction, `text/event-stream` for streams. Two routes outside the spec need no token:
+`GET /openapi.yaml` (the spec this server implements) and `GET /files/<id>.mp4` (video outputs).
+With `faults=True`, the admin routes `POST/DELETE /_mock/faults` and `GET /_mock/requests` exist
+too (same bearer token).
 """
 
 from __future__ import annotations
@@ -242,6 +244,9 @@ class Handlers:
         prediction = await self._run(request, "runModelSse", stream=True)
         return self.event_stream(prediction)
 
+    async def openapi_document(self, request: Request) -> Response:
+        return Response(self.spec.source, media_type="application/yaml")
+
     async def video_file(self, request: Request) -> Response:
         name: str = request.path_params["name"]
         prediction_id = name.removesuffix(".mp4")
@@ -337,6 +342,7 @@ def create_app(
         Route("/v1/run", _with_problems(handlers.run_model), methods=["POST"]),
         Route("/v1/run_sse", _with_problems(handlers.run_model_sse), methods=["POST"]),
         Route("/files/{name}", _with_problems(handlers.video_file), methods=["GET"]),
+        Route("/openapi.yaml", handlers.openapi_document, methods=["GET"]),
     ]
     if faults:
         admin = AdminHandlers(handlers, control)

@@ -40,6 +40,7 @@ BOOT_SECONDS = 0.5
 PIECES_PER_SECOND = 20.0
 STEP_LOG_SECONDS = 0.1
 DEFAULT_MAX_NEW_TOKENS = 128
+MAX_PIECES = 2048  # a context window: `min_new_tokens` has no maximum in the spec
 FAIL_MESSAGE = "mock/fail always fails: this model exists to test error handling"
 
 ModelKind = Literal["chat", "video", "echo", "fail"]
@@ -117,7 +118,7 @@ def chat_pieces(prompt: str, max_new_tokens: int, min_new_tokens: int = -1, salt
     seed = int.from_bytes(hashlib.sha256(f"{salt}\x00{prompt}".encode()).digest()[:8], "big")
     generator = random.Random(seed)  # noqa: S311 - reproducible fake text, not a secret
     natural_length = 48 + seed % 80
-    count = min(max_new_tokens, max(natural_length, min_new_tokens))
+    count = min(max_new_tokens, max(natural_length, min_new_tokens), MAX_PIECES)
     words = prompt.split()[:6]
     opening = ["You", " asked", ":", " «", *(f" {word}" if i else word for i, word in enumerate(words)), "»", "\n"]
     pieces = opening + [generator.choice(_VOCABULARY) for _ in range(max(0, count - len(opening)))]

@@ -141,8 +141,9 @@ class Operation:
 class Spec:
     """The loaded document, its operations and validators for its components."""
 
-    def __init__(self, document: dict[str, Any]) -> None:
+    def __init__(self, document: dict[str, Any], source: str = "") -> None:
         self.document = document
+        self.source = source  # the YAML text, served as /openapi.yaml
         resource = Resource.from_contents(document, default_specification=DRAFT202012)
         self._registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
         self._component_validators: dict[str, Draft202012Validator] = {}
@@ -234,5 +235,5 @@ def find_spec_file() -> Path:
 @cache
 def load_spec(path: Path | None = None) -> Spec:
     """The parsed spec (cached: validators are built once per process)."""
-    document = yaml.safe_load((path or find_spec_file()).read_text(encoding="utf-8"))
-    return Spec(document)
+    source = (path or find_spec_file()).read_text(encoding="utf-8")
+    return Spec(yaml.safe_load(source), source)

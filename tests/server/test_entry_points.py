@@ -153,3 +153,9 @@ def test_pytest_plugin_fixture_in_a_users_test_suite(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_the_spec_is_served_without_a_token(server: MockServer) -> None:
+    response = httpx.get(f"{server.base_url}/openapi.yaml")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/yaml")
+    assert response.text == (ROOT / "openapi.yaml").read_text()

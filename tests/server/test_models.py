@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server.models import ECHO, FAIL, IMAGE_TO_VIDEO, LLAMA, MISTRAL, chat_pieces, find_by_ref
+from mock_server.models import ECHO, FAIL, IMAGE_TO_VIDEO, LLAMA, MAX_PIECES, MISTRAL, chat_pieces, find_by_ref
 from mock_server.testing import MockServer
 from tests.server.conftest import assert_documented, create, version_of, wait_final
 
@@ -105,3 +105,7 @@ def test_guide_models_check_their_input_against_the_spec(client: httpx.Client) -
 def test_find_by_ref_explains_what_is_wrong() -> None:
     assert find_by_ref(LLAMA)[0] is not None
     assert find_by_ref("no-colon")[0] is None
+
+
+def test_chat_output_is_capped_even_when_min_new_tokens_is_huge() -> None:
+    assert len(chat_pieces("p", max_new_tokens=10**12, min_new_tokens=10**12)) == MAX_PIECES

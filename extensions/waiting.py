@@ -11,8 +11,9 @@
 - A prediction created with `stream=True` is followed on its event stream, so its end is known
   the moment it happens; then one `get` fetches the final state. If the stream fails, polling
   takes over.
-- Otherwise it polls: first after 0.1 s, then twice as long each time up to 2 s (`poll_interval`
-  takes a `PollSchedule`, or a number for a fixed interval); never sleeping past the deadline.
+- Otherwise it polls: first after 0.1 s, then 1.5 times longer each time, up to 2 s
+  (`poll_interval` takes a `PollSchedule`, or a number for a fixed interval); it never sleeps
+  past the deadline.
 - `on_update(prediction)` is called with the first state seen and on every change of status,
   logs or output. While following a stream it receives the prediction updated from the events
   (output pieces and logs so far), whose final state then comes from the `get`.

@@ -32,8 +32,8 @@ def prediction(**overrides: Any) -> Prediction:
 
 
 def test_the_default_schedule_starts_fast_and_backs_off_to_a_bound() -> None:
-    delays = list(itertools.islice(PollSchedule().delays(), 8))
-    assert delays == [0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0]
+    delays = list(itertools.islice(PollSchedule().delays(), 11))
+    assert delays == pytest.approx([0.1, 0.15, 0.225, 0.3375, 0.50625, 0.759375, 1.1390625, 1.70859375, 2, 2, 2])
 
 
 def test_a_fixed_interval_is_a_schedule_with_factor_one() -> None:
@@ -92,7 +92,8 @@ def test_simulated_wait_polls_fast_first_and_stops_at_the_deadline() -> None:
     while not clock.expired(now):
         now += clock.sleep_for(schedule.delay(len(polls)), now)
         polls.append(round(now, 6))
-    assert polls == [0.0, 0.1, 0.3, 0.7, 1.5, 3.1, 5.0]  # the last poll lands on the deadline, not after
+    # The last poll lands on the deadline, not after it.
+    assert polls == [0.0, 0.1, 0.25, 0.475, 0.8125, 1.31875, 2.078125, 3.217188, 4.925781, 5.0]
 
 
 def test_without_a_timeout_there_is_no_deadline() -> None:

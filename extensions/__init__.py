@@ -1,1 +1,91 @@
-"""Hand-written layer over generated_client: streaming, waiting, errors, retries, CLI."""
+"""The hand-written layer over `generated_client`: calls that raise typed errors, retries,
+streaming, waiting, file inputs and downloads.
+
+    from extensions import connect, run, stream, create, wait
+
+    client = connect()                                  # $INFERENCE_API_TOKEN, $INFERENCE_API_BASE_URL
+    print("".join(run(client, MODEL, {"prompt": "Hi"}).output))
+    for piece in stream(client, MODEL, {"prompt": "Hi"}):
+        print(piece, end="", flush=True)
+    prediction = wait(client, create(client, VERSION, {"prompt": "Hi"}), timeout=60)
+
+Every call has an async twin named with an `async_` prefix.
+"""
+
+from generated_client.models import Prediction, PredictionStatus
+
+from ._retry import RetryPolicy
+from .calls import async_cancel, async_create, async_get, async_run, cancel, create, get, run
+from .connection import InferenceClient, connect
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    PredictionCanceledError,
+    PredictionError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+    UnprocessableEntityError,
+    WaitTimeoutError,
+)
+from .files import async_download, download, to_data_uri
+from .sse import ServerSentEvent, aiter_events, iter_events
+from .streaming import AsyncTextStream, TextStream, async_stream, async_stream_prediction, stream, stream_prediction
+from .waiting import async_wait, wait
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncTextStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InferenceClient",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "Prediction",
+    "PredictionCanceledError",
+    "PredictionError",
+    "PredictionStatus",
+    "RateLimitError",
+    "RetryPolicy",
+    "ServerError",
+    "ServerSentEvent",
+    "StreamError",
+    "TextStream",
+    "UnprocessableEntityError",
+    "WaitTimeoutError",
+    "aiter_events",
+    "async_cancel",
+    "async_create",
+    "async_download",
+    "async_get",
+    "async_run",
+    "async_stream",
+    "async_stream_prediction",
+    "async_wait",
+    "cancel",
+    "connect",
+    "create",
+    "download",
+    "get",
+    "iter_events",
+    "run",
+    "stream",
+    "stream_prediction",
+    "to_data_uri",
+    "wait",
+]

@@ -1,0 +1,144 @@
+"""The `inference-api` command line, against the mock server over loopback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from extensions.cli import main, parse_input
+from mock_server.models import ECHO, FAIL, IMAGE_TO_VIDEO, LLAMA
+from mock_server.testing import MockServer
+
+pytest_plugins = ["mock_server.pytest_plugin"]
+
+Invoke = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli(mock_server: MockServer, capsys: pytest.CaptureFixture[str]) -> Invoke:
+    """Run the CLI against the mock server; returns (exit code, stdout, stderr)."""
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        code = main(["--token", mock_server.token, "--base-url", mock_server.base_url, *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+def version(ref: str) -> str:
+    return ref.split(":")[1]
+
+
+def test_parse_input_reads_json_values_text_and_files(tmp_path: Path) -> None:
+    image = tmp_path / "photo.png"
+    image.write_bytes(b"\x89PNG")
+    parsed = parse_input(["prompt=hello world", "max_new_tokens=64", "top_p=0.9", "debug=true", f"image=@{image}"])
+    assert parsed == {"prompt": "hello world", "max_new_tokens": 64, "top_p": 0.9, "debug": True, "image": image}
+    with pytest.raises(ValueError, match="not key=value"):
+        parse_input(["prompt"])
+    with pytest.raises(ValueError, match="no such file"):
+        parse_input([f"image=@{tmp_path / 'missing.png'}"])
+
+
+def test_run_prints_the_text_output(cli: Invoke) -> None:
+    code, out, err = cli("run", LLAMA, "-i", "prompt=Plan a day", "-i", "max_new_tokens=12")
+    assert (code, err) == (0, "")
+    code, as_json, _ = cli("run", LLAMA, "-i", "prompt=Plan a day", "-i", "max_new_tokens=12", "--json")
+    prediction = json.loads(as_json)
+    assert prediction["status"] == "succeeded"
+    assert out == "".join(prediction["output"]) + "\n", "the text is the joined output pieces"
+
+
+def test_run_sends_local_files_as_data_uris(cli: Invoke, tmp_path: Path) -> None:
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n")
+    code, out, _ = cli("run", ECHO, "-i", f"image=@{photo}", "--json")
+    assert code == 0
+    assert json.loads(out)["output"] == {"image": "data:image/png;base64,iVBORw0K"}
+
+
+def test_stream_prints_the_same_text_as_it_arrives(cli: Invoke) -> None:
+    code, streamed, _ = cli("stream", LLAMA, "-i", "prompt=Tell me a story", "-i", "max_new_tokens=20")
+    _, ran, _ = cli("run", LLAMA, "-i", "prompt=Tell me a story", "-i", "max_new_tokens=20")
+    assert code == 0
+    assert streamed == ran and len(streamed) > 20
+
+
+def test_create_wait_get_cancel_and_download(cli: Invoke, tmp_path: Path) -> None:
+    code, out, _ = cli("create", version(IMAGE_TO_VIDEO), "-i", "image=https://x.test/a.jpg", "-i", "prompt=p")
+    created = json.loads(out)
+    assert code == 0 and created["status"] == "starting"
+
+    code, out, _ = cli("wait", created["id"], "--timeout", "30")
+    finished = json.loads(out)
+    assert (code, finished["status"]) == (0, "succeeded")
+
+    code, out, _ = cli("get", created["id"])
+    assert json.loads(out) == finished
+
+    code, out, _ = cli("cancel", created["id"])
+    assert json.loads(out)["status"] == "succeeded", "canceling a finished prediction changes nothing"
+
+    code, out, _ = cli("download", finished["output"], str(tmp_path / "video.mp4"))
+    assert code == 0 and out.startswith("saved ")
+    assert (tmp_path / "video.mp4").stat().st_size > 0
+
+
+def test_create_with_wait_and_stream(cli: Invoke) -> None:
+    code, out, _ = cli("create", version(LLAMA), "-i", "prompt=hi", "--stream", "--wait")
+    prediction = json.loads(out)
+    assert code == 0
+    assert prediction["status"] == "succeeded" and prediction["urls"]["stream"]
+
+
+def test_api_errors_exit_1_with_one_line_and_no_token(cli: Invoke, mock_server: MockServer) -> None:
+    code, out, err = cli("get", "no-such-prediction")
+    assert (code, out) == (1, "")
+    assert err.startswith("inference-api: NotFoundError:") and err.count("\n") == 1
+    assert mock_server.token not in err
+
+    code, _, err = cli("create", version(FAIL), "-i", "prompt=x", "--wait")
+    assert code == 1 and "PredictionError" in err and "failed" in err
+
+
+def test_a_wrong_token_is_an_authentication_error(mock_server: MockServer, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--token", "wrong-token-value", "--base-url", mock_server.base_url, "get", "abc"])
+    err = capsys.readouterr().err
+    assert code == 1 and "AuthenticationError" in err and "wrong-token-value" not in err
+
+
+def test_bad_ids_and_inputs_are_refused_before_any_request(cli: Invoke, mock_server: MockServer) -> None:
+    for bad_id in ("..", "."):
+        code, _, err = cli("get", bad_id)
+        assert code == 2 and "id" in err
+    code, _, err = cli("run", LLAMA, "-i", "prompt")
+    assert code == 2 and "key=value" in err
+    assert mock_server.requests == []
+
+
+def test_no_token_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("INFERENCE_API_TOKEN", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["get", "abc"])
+    assert exit_info.value.code == 2
+    assert "INFERENCE_API_TOKEN" in capsys.readouterr().err
+
+
+def test_console_script_reads_the_environment(mock_server: MockServer) -> None:
+    environment = {"INFERENCE_API_TOKEN": mock_server.token, "INFERENCE_API_BASE_URL": mock_server.base_url}
+    script = Path(sys.executable).parent / "inference-api"
+    result = subprocess.run(
+        [str(script), "run", ECHO, "-i", 'prompt="hi"', "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["output"] == {"prompt": "hi"}

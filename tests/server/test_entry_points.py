@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,7 @@ import pytest
 
 from mock_server.app import create_app
 from mock_server.models import ECHO
+from mock_server.serving import bind
 from mock_server.testing import MockServer
 from tests.server.conftest import bearer
 
@@ -159,3 +161,13 @@ def test_the_spec_is_served_without_a_token(server: MockServer) -> None:
     response = httpx.get(f"{server.base_url}/openapi.yaml")
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/yaml")
     assert response.text == (ROOT / "openapi.yaml").read_text()
+
+
+def test_listening_socket_says_tcp_so_asyncio_disables_nagle() -> None:
+    # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; without it every answer
+    # waits ~40 ms for the client's delayed ACK (uvicorn writes headers and body separately).
+    sock = bind("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()

@@ -18,6 +18,7 @@ too (same bearer token).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -237,7 +238,9 @@ class Handlers:
 
     async def run_model(self, request: Request) -> Response:
         prediction = await self._run(request, "runModel", stream=False)
-        await prediction.finished.wait()
+        await prediction.settled.wait()
+        if not prediction.is_final:
+            raise Problem(503, "The server is stopping; fetch the prediction elsewhere or run it again.")
         return self.envelope(request, prediction)
 
     async def run_model_sse(self, request: Request) -> Response:
@@ -354,6 +357,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.loop = asyncio.get_running_loop()  # for MockServer.stop(), from another thread
         yield
         await store.aclose()
 
@@ -361,5 +365,6 @@ def create_app(
     app.router.redirect_slashes = False  # a redirect would be an undocumented answer
     app.state.control = control
     app.state.store = store
+    app.state.loop = None
     app.add_middleware(ControlMiddleware, faults=control.faults, log=control.requests, max_body_bytes=max_body_bytes)
     return app

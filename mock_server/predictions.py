@@ -66,7 +66,9 @@ class Prediction:
         self.completed_at: str | None = None
         self.predict_time: float | None = None
         self.events: list[sse.Event] = []
-        self.finished = asyncio.Event()
+        # Set once the prediction is final, or the server stops: what /v1/run waits for.
+        self.settled = asyncio.Event()
+        self.released = False
         self.webhook: WebhookQueue | None = None
         self._started_clock: float | None = None
         self._changed = asyncio.Event()
@@ -110,12 +112,18 @@ class Prediction:
                 yield event
                 if event.event == "done":
                     return
-            if self.is_final:
-                return  # resumed after `done`: nothing is left to send
+            if self.is_final or self.released:
+                return  # resumed after `done`, or the server is stopping: nothing more to send
             try:
                 await asyncio.wait_for(changed.wait(), keepalive_seconds)
             except TimeoutError:
                 yield None
+
+    def release(self) -> None:
+        """The server is stopping: end open streams and waits now rather than hold the shutdown."""
+        self.released = True
+        self._changed.set()
+        self.settled.set()
 
     # What the script's steps (and a cancel) do.
 
@@ -153,7 +161,7 @@ class Prediction:
         if error is not None:
             self.add_event("error", json.dumps({"detail": error}, ensure_ascii=False))
         self.add_event("done", json.dumps({} if status == "succeeded" else {"reason": status}))
-        self.finished.set()
+        self.settled.set()
         self.notify("completed")
 
     def notify(self, event: str) -> None:
@@ -198,6 +206,9 @@ class Store:
         prediction.task = asyncio.get_running_loop().create_task(self._play(prediction, steps))
         return prediction
 
+    def __len__(self) -> int:
+        return len(self._predictions)
+
     def get(self, owner: str, prediction_id: str) -> Prediction | None:
         prediction = self._predictions.get(prediction_id)
         return prediction if prediction is not None and prediction.owner == owner else None
@@ -235,6 +246,11 @@ class Store:
                 prediction.finish("succeeded")
             else:
                 prediction.finish("failed", error=step.value)
+
+    def release_waiters(self) -> None:
+        """End every open stream and /v1/run wait (called from the server's loop when stopping)."""
+        for prediction in self._predictions.values():
+            prediction.release()
 
     async def aclose(self) -> None:
         tasks = [p.task for p in self._predictions.values() if p.task is not None and not p.task.done()]

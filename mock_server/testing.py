@@ -17,6 +17,8 @@ service. `fault()` takes the routes of openapi.yaml ("METHOD /path/{template}") 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -65,6 +67,7 @@ class MockServer:
         self._port = port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.base_url = ""
 
     def __repr__(self) -> str:
@@ -90,6 +93,7 @@ class MockServer:
                 raise RuntimeError("the mock server did not start")
             time.sleep(0.005)
         self._server, self._thread = server, thread
+        self._loop = self.app.state.loop
         self.base_url = base_url(sock)
         self._socket = sock
         return self
@@ -97,6 +101,11 @@ class MockServer:
     def stop(self) -> None:
         if self._server is None or self._thread is None:
             return
+        store = self.app.state.store
+        if self._loop is not None and not self._loop.is_closed():
+            # Open streams and /v1/run waits end now, so uvicorn need not wait for them.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(store.release_waiters)
         self._server.should_exit = True
         self._thread.join(STOP_TIMEOUT_SECONDS)
         self._socket.close()

@@ -7,15 +7,18 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from httpx_sse import EventSource
 
 from mock_server.app import create_app
-from mock_server.models import ECHO
+from mock_server.models import ECHO, LLAMA
 from mock_server.serving import bind
 from mock_server.testing import MockServer
 from tests.server.conftest import bearer
@@ -171,3 +174,33 @@ def test_listening_socket_says_tcp_so_asyncio_disables_nagle() -> None:
         assert sock.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_stopping_ends_open_streams_and_run_waits() -> None:
+    server = MockServer(tokens=("t",), speed=1.0).start()  # slow: both are still running at stop()
+    seen: dict[str, object] = {}
+    slow_input = {"prompt": "long", "max_new_tokens": 2000}
+
+    def stream() -> None:
+        with httpx.stream(
+            "POST", f"{server.base_url}/v1/run_sse", json={"model": LLAMA, "input": slow_input}, headers=bearer("t")
+        ) as response:
+            seen["stream"] = [event.event for event in EventSource(response).iter_sse()]
+
+    def run() -> None:
+        response = httpx.post(
+            f"{server.base_url}/v1/run", json={"model": LLAMA, "input": slow_input}, headers=bearer("t"), timeout=30
+        )
+        seen["run"] = (response.status_code, response.json())
+
+    threads = [threading.Thread(target=stream), threading.Thread(target=run)]
+    for thread in threads:
+        thread.start()
+    while len(server.app.state.store) < 2:
+        time.sleep(0.01)
+    server.stop()
+    for thread in threads:
+        thread.join(30)
+    events = seen["stream"]
+    assert isinstance(events, list) and events and "done" not in events  # ended, not finished
+    assert seen["run"] == (503, {"detail": "The server is stopping; fetch the prediction elsewhere or run it again."})

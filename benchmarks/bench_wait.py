@@ -15,7 +15,8 @@ Latency is the wall-clock time from the prediction's `completed_at` (set by the 
 moment wait returned; requests are the GETs (prediction and stream) the server saw for it. Each
 trial draws its prediction length at random (the same for every contender in the trial), so that
 completion falls anywhere between two polls: short ones run 0.3-2 s, long ones 8-18 s (at the
-default speed 2.0: 0.25 s boot, then 40 tokens per second).
+default speed 2.0: 0.25 s boot, then 40 tokens per second); "instant" ones (mock/echo) only
+boot, 0.25 s.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from replicate.client import Client as ReplicateClient
 from extensions.calls import create
 from extensions.connection import connect
 from extensions.waiting import wait
-from mock_server.models import LLAMA
+from mock_server.models import ECHO, LLAMA
 from mock_server.testing import MockServer
 
 CONTENDERS = ("replicate (0.5 s)", "ours, polling", "ours, stream")
@@ -68,12 +69,11 @@ def parse_time(value: Any) -> datetime.datetime:
     return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-def replicate_waiter(tokens: int) -> Waiter:
+def replicate_waiter(model: str, model_input: dict[str, Any]) -> Waiter:
     def run(server: MockServer) -> tuple[str, datetime.datetime, datetime.datetime]:
         # The prediction is created with our client: replicate's create needs its own API's body.
         ours = connect(server.token, server.base_url)
-        model_input = {"prompt": "Plan a day", "max_new_tokens": tokens, "min_new_tokens": tokens}
-        prediction_id = create(ours, LLAMA, model_input).id
+        prediction_id = create(ours, model, model_input).id
         client = ReplicateClient(api_token=server.token, base_url=server.base_url, transport=UnwrapEnvelope())
         prediction = client.predictions.get(prediction_id)
         prediction.wait()
@@ -83,11 +83,10 @@ def replicate_waiter(tokens: int) -> Waiter:
     return run
 
 
-def our_waiter(tokens: int, *, streaming: bool) -> Waiter:
+def our_waiter(model: str, model_input: dict[str, Any], *, streaming: bool) -> Waiter:
     def run(server: MockServer) -> tuple[str, datetime.datetime, datetime.datetime]:
         client = connect(server.token, server.base_url)
-        model_input = {"prompt": "Plan a day", "max_new_tokens": tokens, "min_new_tokens": tokens}
-        prediction = create(client, LLAMA, model_input, stream=streaming)
+        prediction = create(client, model, model_input, stream=streaming)
         final = wait(client, prediction)
         returned = now()
         return prediction.id, parse_time(final.completed_at), returned
@@ -143,23 +142,33 @@ def report(title: str, samples: dict[str, list[tuple[float, int]]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--speed", type=float, default=2.0, help="mock server speed (1.0 looks real)")
+    parser.add_argument("--instant", type=int, default=10, help="trials with predictions that only boot")
     parser.add_argument("--short", type=int, default=10, help="trials with short predictions")
     parser.add_argument("--long", type=int, default=4, help="trials with long predictions")
     args = parser.parse_args()
 
     lengths = random.Random(2024)  # noqa: S311 (benchmark workload, not a secret)
+
+    def chat(low: int, high: int) -> Callable[[], tuple[str, dict[str, Any]]]:
+        def workload() -> tuple[str, dict[str, Any]]:
+            tokens = lengths.randint(low, high)
+            return LLAMA, {"prompt": "Plan a day", "max_new_tokens": tokens, "min_new_tokens": tokens}
+
+        return workload
+
     with MockServer(tokens=("bench-token",), speed=args.speed) as server:
-        for title, token_range, trials in (
-            (f"short predictions ({args.short} trials, 2-70 tokens)", (2, 70), args.short),
-            (f"long predictions ({args.long} trials, 300-700 tokens)", (300, 700), args.long),
+        for title, workload, trials in (
+            (f"instant: mock/echo, only the boot ({args.instant} trials)", lambda: (ECHO, {"a": 1}), args.instant),
+            (f"short: chat, 2-70 tokens ({args.short} trials)", chat(2, 70), args.short),
+            (f"long: chat, 300-700 tokens ({args.long} trials)", chat(300, 700), args.long),
         ):
             samples: dict[str, list[tuple[float, int]]] = {name: [] for name in CONTENDERS}
             for _ in range(trials):
-                tokens = lengths.randint(*token_range)
+                model, model_input = workload()
                 waiters = {
-                    "replicate (0.5 s)": replicate_waiter(tokens),
-                    "ours, polling": our_waiter(tokens, streaming=False),
-                    "ours, stream": our_waiter(tokens, streaming=True),
+                    "replicate (0.5 s)": replicate_waiter(model, model_input),
+                    "ours, polling": our_waiter(model, model_input, streaming=False),
+                    "ours, stream": our_waiter(model, model_input, streaming=True),
                 }
                 for name, sample in trial(server, waiters).items():
                     samples[name].append(sample)

@@ -51,7 +51,7 @@ from generated_client.types import UNSET
 # The client's sleep hooks (InferenceClient.sleep / async_sleep) also time our reconnections.
 from ._http import _async_sleep, _sleep, async_open_stream, async_send, open_stream, send
 from ._streaming import ResumePolicy, StreamState
-from .errors import APIError, APIResponseError, StreamError
+from .errors import APIError, APIResponseError, APIStatusError, StreamError
 from .files import encode_input
 from .sse import ServerSentEvent
 
@@ -284,10 +284,18 @@ class _Reconnects:
         if self.connections == 1:
             raise exc
         try:
+            if _refused_for_good(exc):
+                raise self.state.ended_early(f"could not reconnect: {exc}") from exc
             return self.after_drop(f"could not reconnect: {exc}", exc)
         except StreamError as error:
             error.status_code = exc.status_code
             raise
+
+
+def _refused_for_good(exc: APIError) -> bool:
+    # 401, 403, 404, 422 ... will not change by asking again; 408, 429 and 5xx might.
+    status = exc.status_code
+    return isinstance(exc, APIStatusError) and status is not None and 400 <= status < 500 and status not in (408, 429)
 
 
 def _transport_cause(exc: httpx.TransportError) -> str:

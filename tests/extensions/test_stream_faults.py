@@ -401,10 +401,24 @@ def test_a_reconnection_refused_for_good_raises_stream_error_with_the_text(mode:
     server = Server(status(401, "token revoked"), status(401, "token revoked"))
     server.responses.insert(0, server.events([block("output", "a", 1)], httpx.ReadError("reset")))
     with pytest.raises(errors.StreamError) as caught:
-        drain(mode, follow(mode, mock_client(server), streaming_prediction(), resume=ResumePolicy(max_attempts=2)))
+        drain(mode, follow(mode, mock_client(server), streaming_prediction()))
     assert caught.value.text == "a"
     assert caught.value.status_code == 401
     assert isinstance(caught.value.__cause__, errors.AuthenticationError)
+    assert len(server.requests) == 2  # asking again would not change a 401
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reconnection_that_meets_a_busy_server_tries_again(mode: str) -> None:
+    sleeps = Sleeps()
+    server = Server(status(503, "busy"), status(503, "busy"))
+    server.responses.insert(0, server.events([block("output", "a", 1, retry=200)], httpx.ReadError("reset")))
+    server.responses.append(server.events(script("b", first_id=2)))
+    client = mock_client(server, retries=0, sleeps=sleeps)
+    pieces, _ = drain(mode, follow(mode, client, streaming_prediction()))
+    assert pieces == ["a", "b"]
+    assert [request.headers.get("last-event-id") for request in server.requests] == [None, "1", "1", "1"]
+    assert sleeps == [0.2, 0.2, 0.2]
 
 
 @pytest.mark.parametrize("mode", MODES)

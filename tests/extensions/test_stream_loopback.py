@@ -362,7 +362,7 @@ def test_a_stream_that_cannot_be_resumed_raises_with_all_the_text(server: MockSe
     client = client_for(server, Sleeps(), retries=0)
     prediction = create(client, LLAMA, PROMPT, stream=True)
     server.fault(STREAM_ROUTE, cut_after_events=6)
-    server.fault(STREAM_ROUTE, status=404, times=10)  # then the stream is gone for good
+    server.fault(STREAM_ROUTE, status=404, times=10)  # then the stream is gone for good: not asked again
     streams: list[Any] = []
     with pytest.raises(errors.StreamError) as caught:
         collect(mode, client, follow(mode, prediction), text_streams=streams)
@@ -370,6 +370,7 @@ def test_a_stream_that_cannot_be_resumed_raises_with_all_the_text(server: MockSe
     assert caught.value.text  # what came before the cut
     assert joined(get(client, prediction).output).startswith(caught.value.text)
     assert caught.value.status_code == 404
+    assert len(stream_requests(server)) == 2
 
 
 @pytest.mark.parametrize("mode", MODES)

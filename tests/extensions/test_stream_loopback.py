@@ -26,11 +26,20 @@ from mock_server.testing import MockServer
 MODES = ("sync", "async")
 STREAM_ROUTE = "GET /v1/predictions/{prediction_id}/stream"
 PROMPT = {"prompt": "Plan a day of sightseeing in San Francisco", "max_new_tokens": 60}
+LONG_PROMPT = {"prompt": "Tell me everything", "max_new_tokens": 2048, "min_new_tokens": 2048}
 
 
 @pytest.fixture(scope="module")
 def server_session() -> Iterator[MockServer]:
     with MockServer(tokens=("test-token",), speed=200.0, faults=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def slow_server() -> Iterator[MockServer]:
+    # Speed 5: a long chat stream (2048 pieces, the mock's cap) takes minutes, so it is surely
+    # still arriving when a test looks at the connection.
+    with MockServer(tokens=("test-token",), speed=5.0) as server:
         yield server
 
 
@@ -194,10 +203,9 @@ def gets_a_connection(mode: str, client: InferenceClient) -> Callable[[Any], Any
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_stopping_early_releases_the_connection(server: MockServer, mode: str) -> None:
-    client = limited_client(server, mode)
-    long_prompt = {"prompt": "Tell me everything", "max_new_tokens": 5000, "min_new_tokens": 5000}
-    make = run_stream(mode, LLAMA, long_prompt)
+def test_stopping_early_releases_the_connection(slow_server: MockServer, mode: str) -> None:
+    client = limited_client(slow_server, mode)
+    make = run_stream(mode, LLAMA, LONG_PROMPT)
     if mode == "sync":
         text_stream = make(client)
         with text_stream:
@@ -221,12 +229,11 @@ def test_stopping_early_releases_the_connection(server: MockServer, mode: str) -
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_the_connection_check_does_detect_a_response_left_open(server: MockServer, mode: str) -> None:
+def test_the_connection_check_does_detect_a_response_left_open(slow_server: MockServer, mode: str) -> None:
     # The check above can fail: a response still open holds the only connection.
-    client = limited_client(server, mode)
-    # Long enough (about 5 s) that the body is still arriving: a finished body frees the connection.
-    long_prompt = {"prompt": "Tell me everything", "max_new_tokens": 20000, "min_new_tokens": 20000}
-    body = {"model": LLAMA, "input": long_prompt}
+    client = limited_client(slow_server, mode)
+    # The body must still be arriving: once it is all in, aiohttp frees the connection by itself.
+    body = {"model": LLAMA, "input": LONG_PROMPT}
     if mode == "sync":
         http = client.get_httpx_client()
         response = http.send(http.build_request("POST", "/v1/run_sse", json=body), stream=True)
@@ -389,8 +396,7 @@ def test_the_token_is_not_sent_to_a_stream_on_another_origin(server: MockServer,
 @pytest.mark.parametrize("mode", MODES)
 def test_a_prediction_canceled_while_streaming_raises_prediction_canceled(server: MockServer, mode: str) -> None:
     client = client_for(server)
-    long_prompt = {"prompt": "Tell me everything", "max_new_tokens": 5000, "min_new_tokens": 5000}
-    prediction = create(client, LLAMA, long_prompt, stream=True)
+    prediction = create(client, LLAMA, LONG_PROMPT, stream=True)
     canceled = threading.Event()
 
     def cancel_at_first_output(event: ServerSentEvent) -> None:

@@ -46,9 +46,10 @@ DEFAULT_BASE_URL = "https://fqpedg8vi2.ap-northeast-1.awsapprunner.com"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # /v1/run answers only once the model has finished: its read timeout is this long instead.
 DEFAULT_RUN_TIMEOUT = 600.0
-# Measured by benchmarks/bench_calls.py (see there and the README): at 50 concurrent GETs over
-# loopback the aiohttp transport takes a fraction of the time per request of httpx's own pool,
-# and at concurrency 1 it is no slower; so it is the default whenever httpx-aiohttp is installed.
+# Measured by benchmarks/bench_calls.py (async GETs of a prediction against the mock server over
+# loopback, 2 cores): per request, the aiohttp transport took 0.75x the time of httpx's own at
+# concurrency 1 and 0.27-0.29x at concurrency 50, where httpx's connection pool slows down. So
+# async calls use it whenever httpx-aiohttp (the `fast` extra) is installed.
 FAST_ASYNC_BY_DEFAULT = True
 
 

@@ -14,6 +14,7 @@ import ipaddress
 import os
 import platform
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -116,6 +117,10 @@ def _aiohttp_transport(verify: Any) -> httpx.AsyncBaseTransport | None:
     return transport
 
 
+def _proxies_configured() -> bool:
+    return any(key in ("http", "https", "all") for key in urllib.request.getproxies())
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -158,8 +163,9 @@ def connect(
       `run_timeout`: the read timeout of `run()`, which answers only when the model is done.
     - `retries`: a `RetryPolicy`, or how many retries after the first attempt (0 disables).
     - `user_agent`: your product token, put before `inference-api/<v> python/<v> httpx/<v>`.
-    - `fast_async`: the aiohttp transport for async calls (faster at high concurrency; the
-      default uses it when the `fast` extra is installed and silently does without it).
+    - `fast_async`: the aiohttp transport for async calls (faster, above all at high
+      concurrency). By default it is used when the `fast` extra is installed, no proxy is set
+      in the environment and `httpx_args` brings no transport; without the extra, silently not.
     - `follow_redirects`: on by default; httpx drops the `Authorization` header whenever a
       redirect leaves the base URL's origin.
 
@@ -182,7 +188,13 @@ def connect(
             raise ValueError("retries must be 0 or more")
         policy = RetryPolicy(max_attempts=retries + 1)
 
-    use_fast = FAST_ASYNC_BY_DEFAULT if fast_async is None else fast_async
+    httpx_args = dict(httpx_args or {})
+    if fast_async is None:
+        # Not by default where it would change behaviour: a transport of the caller's own, or proxy
+        # settings in the environment (httpx honours them, the aiohttp transport does not).
+        use_fast = FAST_ASYNC_BY_DEFAULT and "transport" not in httpx_args and not _proxies_configured()
+    else:
+        use_fast = fast_async
     if use_fast and not fast_async_available():
         if fast_async:
             logger.warning("fast_async=True but httpx-aiohttp is not installed (the `fast` extra): using httpx's own")
@@ -197,7 +209,7 @@ def connect(
         timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
         follow_redirects=follow_redirects,
         verify_ssl=verify_ssl,
-        httpx_args=dict(httpx_args or {}),
+        httpx_args=httpx_args,
         retry=policy,
         run_timeout=run_timeout,
         fast_async=use_fast,

@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path, PurePath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any, Protocol
 
 import anyio
@@ -137,6 +137,15 @@ async def _async_download_client(client: AuthenticatedClient | None) -> AsyncIte
         yield anonymous
 
 
+def _destination(url: str, path: str | os.PathLike[str]) -> Path:
+    """`path`, or inside it the URL's file name when `path` is a directory."""
+    destination = Path(path)
+    if destination.is_dir():
+        name = PurePosixPath(httpx.URL(url).path).name
+        destination /= name if name not in ("", ".", "..") else "download"
+    return destination
+
+
 def _total(response: httpx.Response) -> int | None:
     length = response.headers.get("content-length")
     return int(length) if length and length.isdigit() else None
@@ -150,7 +159,9 @@ def download(
     progress: ProgressCallback | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> Path:
-    """Save the file at `url` (such as a video output) to `path`, streaming it to disk.
+    """Save the file at `url` (such as a video output) to `path`, streaming it to disk; return the path.
+
+    When `path` is a directory, the file goes inside it under the URL's file name.
 
     The token is sent only when `url` is on the origin of `client`'s base URL. The file appears
     whole or not at all: it is written to a temporary file beside `path`, then renamed.
@@ -162,7 +173,7 @@ def download(
         >>> download(prediction.output, "video.mp4", client=client)
         PosixPath('video.mp4')
     """
-    destination = Path(path)
+    destination = _destination(url, path)
     with (
         _download_client(client) as http_client,
         open_stream(http_client, {"method": "GET", "url": url}, idempotent=True) as response,
@@ -193,7 +204,7 @@ async def async_download(
         >>> await async_download(prediction.output, "video.mp4", client=client)
         PosixPath('video.mp4')
     """
-    destination = Path(path)
+    destination = _destination(url, path)
     async with (
         _async_download_client(client) as http_client,
         async_open_stream(http_client, {"method": "GET", "url": url}, idempotent=True) as response,

@@ -29,10 +29,13 @@ def base_url_of(client: AuthenticatedClient) -> str:
     return str(client.get_httpx_client().base_url).rstrip("/")
 
 
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
 @pytest.fixture(autouse=True)
 def no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(TOKEN_ENV, raising=False)
-    monkeypatch.delenv(BASE_URL_ENV, raising=False)
+    for name in (TOKEN_ENV, BASE_URL_ENV, *PROXY_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
 
 
 def test_token_and_base_url_from_arguments() -> None:
@@ -170,6 +173,22 @@ def test_default_transport_follows_the_measurement() -> None:
     is_aiohttp = type(async_client._transport).__name__ == "AiohttpTransport"
     assert is_aiohttp == connection.FAST_ASYNC_BY_DEFAULT
     anyio.run(async_client.aclose)
+
+
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_proxy_in_the_environment_keeps_httpx_transport_by_default(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    # httpx honours proxy variables; the aiohttp transport would silently bypass them.
+    monkeypatch.setenv(variable, "http://proxy.test:3128")
+    async_client = connect("tok", BASE_URL).get_async_httpx_client()
+    assert isinstance(async_client._transport, httpx.AsyncHTTPTransport)
+
+
+def test_a_transport_of_the_callers_own_is_kept_by_default() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(204))
+    async_client = connect("tok", BASE_URL, httpx_args={"transport": transport}).get_async_httpx_client()
+    assert async_client._transport is transport
 
 
 def test_fast_async_false_keeps_httpx_transport() -> None:

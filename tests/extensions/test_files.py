@@ -188,6 +188,13 @@ def test_download_streams_to_disk_with_progress(mode: str, tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_download_into_a_directory_uses_the_urls_file_name(mode: str, tmp_path: Path) -> None:
+    client = mock_client(file_server)
+    assert do_download(mode, f"{BASE_URL}/files/out.mp4?sig=1", tmp_path, client=client) == tmp_path / "out.mp4"
+    assert (tmp_path / "out.mp4").read_bytes() == CONTENT
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_a_broken_download_leaves_no_file_and_keeps_an_old_one(mode: str, tmp_path: Path) -> None:
     client = mock_client(file_server)
     target = tmp_path / "video.mp4"

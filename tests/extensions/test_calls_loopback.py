@@ -314,3 +314,20 @@ def test_a_get_that_got_no_response_is_retried(server: MockServer, dropping_serv
     # aiohttp itself sends an idempotent request once more when the server closes without answering.
     per_attempt = 2 if mode == "async-aiohttp" else 1
     assert dropping_server.requests == [b"GET /v1/predictions/abc HTTP/1.1"] * 3 * per_attempt
+
+
+@pytest.fixture(scope="module")
+def slow_server() -> Iterator[MockServer]:
+    # Real-looking speed: a prediction is still running when the cancel arrives.
+    yield from start_server(speed=1.0)
+
+
+@pytest.mark.parametrize("by", ["id", "prediction"])
+def test_cancel_a_running_prediction(slow_server: MockServer, mode: str, by: str) -> None:
+    call = Caller(mode, fresh(slow_server))
+    created = call("create", LLAMA, {"prompt": "a long story", "max_new_tokens": 500})
+    canceled = call("cancel", created.id if by == "id" else created)
+    assert canceled.id == created.id
+    assert canceled.status == PredictionStatus.CANCELED
+    assert call("get", created.id).status == PredictionStatus.CANCELED
+    assert [(r.method, r.path) for r in slow_server.requests][1] == ("POST", f"/v1/predictions/{created.id}/cancel")

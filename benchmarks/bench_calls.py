@@ -23,11 +23,9 @@ import argparse
 import asyncio
 import importlib.metadata
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -39,41 +37,15 @@ from replicate.client import Client as ReplicateClient
 
 from extensions import calls
 from extensions.connection import InferenceClient, connect
-from mock_server.app import create_app
 from mock_server.models import ECHO
-from mock_server.serving import base_url, uvicorn_server
 
 TOKEN = "bench-token"  # noqa: S105 (the mock server's test token)
 Fetch = Callable[[], Awaitable[object]]
 
 
-def serve() -> None:
-    """The mock server's app on a socket created with IPPROTO_TCP (this script's `--serve` mode).
-
-    asyncio sets TCP_NODELAY on accepted connections only when the listening socket's `proto` is
-    IPPROTO_TCP; `mock_server.serving.bind` creates it with proto 0, and then every answer on a
-    kept-alive connection waits ~40 ms for a delayed ACK (Nagle), hiding every client's cost.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn_server(create_app((TOKEN,), speed=1000.0, record_requests=False))
-
-    def announce() -> None:
-        while not server.started:
-            time.sleep(0.01)
-        print(base_url(sock), flush=True)
-
-    threading.Thread(target=announce, daemon=True).start()
-    server.run(sockets=[sock])
-
-
 @contextmanager
-def mock_server_process(stock: bool) -> Iterator[str]:
-    if stock:
-        command = [sys.executable, "-m", "mock_server", "--port", "0", "--token", TOKEN, "--speed", "1000"]
-    else:
-        command = [sys.executable, __file__, "--serve"]
+def mock_server_process() -> Iterator[str]:
+    command = [sys.executable, "-m", "mock_server", "--port", "0", "--token", TOKEN, "--speed", "1000"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603 (our own module)
     try:
         assert process.stdout is not None
@@ -182,21 +154,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per round at concurrency 50")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument(
-        "--stock-server", action="store_true", help="serve with `python -m mock_server` as is (no TCP_NODELAY)"
-    )
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve()
-        return
     versions = (
         f"httpx {httpx.__version__}, aiohttp {aiohttp.__version__}, replicate {importlib.metadata.version('replicate')}"
     )
     print(f"python {sys.version.split()[0]}, {versions}, cpus {os.cpu_count()}")
-    server = "python -m mock_server (stock)" if args.stock_server else "the mock server's app, TCP_NODELAY on"
-    print(f"server: {server}, in its own process")
-    with mock_server_process(args.stock_server) as url:
+    with mock_server_process() as url:
         asyncio.run(bench(url, args.requests, args.rounds))
 
 

@@ -48,9 +48,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # /v1/run answers only once the model has finished: its read timeout is this long instead.
 DEFAULT_RUN_TIMEOUT = 600.0
 # Measured by benchmarks/bench_calls.py (async GETs of a prediction against the mock server over
-# loopback, 2 cores): per request, the aiohttp transport took 0.75x the time of httpx's own at
-# concurrency 1 and 0.27-0.29x at concurrency 50, where httpx's connection pool slows down. So
-# async calls use it whenever httpx-aiohttp (the `fast` extra) is installed.
+# loopback, 2 cores, four runs): per request, the aiohttp transport took 0.69-0.87x the time of
+# httpx's own at concurrency 1 and 0.27-0.34x at concurrency 50, where httpx's connection pool
+# slows down. So async calls use it whenever httpx-aiohttp (the `fast` extra) is installed.
 FAST_ASYNC_BY_DEFAULT = True
 
 

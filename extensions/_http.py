@@ -186,7 +186,9 @@ def _request_id(headers: httpx.Headers) -> str | None:
 
 
 def _describe(request: httpx.Request) -> str:
-    return f"{request.method} {request.url}"
+    # Without the query: signed file URLs carry their credentials there.
+    url = request.url.copy_with(query=None, fragment=None) if request.url.query else request.url
+    return f"{request.method} {url}"
 
 
 def error_from_response(

@@ -6,6 +6,7 @@ import base64
 import io
 import itertools
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -206,6 +207,18 @@ def test_a_broken_download_leaves_no_file_and_keeps_an_old_one(mode: str, tmp_pa
         do_download(mode, f"{BASE_URL}/files/missing.mp4", target, client=client)
     assert target.read_bytes() == b"previous"
     assert list(tmp_path.iterdir()) == [target]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_errors_and_logs_leave_out_a_signed_urls_query(
+    mode: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = mock_client(file_server)
+    with caplog.at_level(logging.DEBUG), pytest.raises(NotFoundError) as caught:
+        do_download(mode, f"{BASE_URL}/files/missing.mp4?X-Signature=s3cr3t", tmp_path / "v.mp4", client=client)
+    assert f"GET {BASE_URL}/files/missing.mp4:" in str(caught.value)
+    assert "s3cr3t" not in str(caught.value)
+    assert "s3cr3t" not in "".join(r.getMessage() for r in caplog.records if r.name == "inference_api")
 
 
 @pytest.mark.parametrize("mode", MODES)

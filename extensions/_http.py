@@ -50,6 +50,7 @@ __all__ = [
     "DEFAULT_RETRY",
     "async_open_stream",
     "async_send",
+    "attempts_of",
     "build_request",
     "classify_transport_error",
     "error_from_response",
@@ -58,6 +59,7 @@ __all__ = [
     "open_stream",
     "parse_prediction",
     "reading_body",
+    "retry_policy",
     "send",
 ]
 

@@ -107,6 +107,16 @@ class InferenceClient(AuthenticatedClient):
                 )
         return super().get_async_httpx_client()
 
+    def close(self) -> None:
+        """Close the sync connection pool (or use the client in a `with` block)."""
+        if self._client is not None:
+            self._client.close()
+
+    async def aclose(self) -> None:
+        """Close the async connection pool (or use the client in an `async with` block)."""
+        if self._async_client is not None:
+            await self._async_client.aclose()
+
 
 def _aiohttp_transport(verify: Any) -> httpx.AsyncBaseTransport | None:
     try:

@@ -219,3 +219,18 @@ def test_repr_never_shows_the_token() -> None:
     assert TOKEN not in repr(client)
     assert TOKEN not in str(client)
     assert TOKEN not in repr(client.get_httpx_client().headers)
+
+
+def test_close_and_aclose_close_the_connection_pools() -> None:
+    client = connect(TOKEN, BASE_URL, fast_async=False)
+    client.close()  # nothing opened yet: nothing to do
+    sync_pool = client.get_httpx_client()
+    client.close()
+    assert sync_pool.is_closed
+
+    async def close_async() -> httpx.AsyncClient:
+        async_pool = client.get_async_httpx_client()
+        await client.aclose()
+        return async_pool
+
+    assert anyio.run(close_async).is_closed

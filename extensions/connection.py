@@ -120,11 +120,10 @@ class InferenceClient(AuthenticatedClient):
 
 def _aiohttp_transport(verify: Any) -> httpx.AsyncBaseTransport | None:
     try:
-        from httpx_aiohttp import AiohttpTransport
+        from ._aiohttp import MappedAiohttpTransport
     except ImportError:
         return None
-    transport: httpx.AsyncBaseTransport = AiohttpTransport(verify=verify)
-    return transport
+    return MappedAiohttpTransport(verify=verify)
 
 
 def _proxies_configured() -> bool:

@@ -331,3 +331,57 @@ def test_cancel_a_running_prediction(slow_server: MockServer, mode: str, by: str
     assert canceled.status == PredictionStatus.CANCELED
     assert call("get", created.id).status == PredictionStatus.CANCELED
     assert [(r.method, r.path) for r in slow_server.requests][1] == ("POST", f"/v1/predictions/{created.id}/cancel")
+
+
+class MalformedServer:
+    """A loopback TCP server that answers every request with the same bytes, which are not valid HTTP.
+
+    The mock server speaks correct HTTP through uvicorn; a broken proxy or server may not. Whatever
+    the transport's parser (h11, aiohttp's), the caller must get an `extensions.errors` error.
+    """
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.base_url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                connection.sendall(self.answer)
+
+    def close(self) -> None:
+        self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self.thread.join(5)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"garbage\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+    ids=["status-line", "header-line", "content-length", "chunk-size"],
+)
+@pytest.mark.parametrize("name", ["create", "get"])
+def test_a_response_that_is_not_http_is_a_typed_error(server: MockServer, mode: str, name: str, answer: bytes) -> None:
+    malformed = MalformedServer(answer)
+    try:
+        call = Caller(mode, server, base_url=malformed.base_url, retries=0)
+        args = (ECHO, {"a": 1}) if name == "create" else ("abc",)
+        with pytest.raises(APIConnectionError) as caught:
+            call(name, *args)
+    finally:
+        malformed.close()
+    assert type(caught.value) is APIConnectionError
+    assert caught.value.message.startswith("connection failed")

@@ -169,8 +169,10 @@ def test_fast_async_uses_the_aiohttp_transport_when_installed() -> None:
 
 
 def test_default_transport_follows_the_measurement() -> None:
+    from httpx_aiohttp import AiohttpTransport
+
     async_client = connect("tok", BASE_URL).get_async_httpx_client()
-    is_aiohttp = type(async_client._transport).__name__ == "AiohttpTransport"
+    is_aiohttp = isinstance(async_client._transport, AiohttpTransport)
     assert is_aiohttp == connection.FAST_ASYNC_BY_DEFAULT
     anyio.run(async_client.aclose)
 

@@ -36,7 +36,7 @@ from generated_client.models.prediction import Prediction
 from generated_client.models.prediction_response import PredictionResponse
 
 from ._retry import Failure, RetryPolicy, parse_retry_after
-from ._security import redact, same_origin
+from ._security import mentions, redact, same_origin
 from .errors import (
     APIConnectionError,
     APIError,
@@ -238,6 +238,11 @@ def _transport_error(exc: httpx.RequestError, failure: Failure, attempts: int, s
     return cls(redact(f"{kind}{where}: {what}", secrets), attempts=attempts)
 
 
+def _safe_cause(exc: BaseException, secrets: tuple[str, ...]) -> BaseException | None:
+    """`exc`, to chain as the cause of our error, unless its message quotes a secret (then None)."""
+    return None if mentions(str(exc), secrets) else exc
+
+
 def _has_request(exc: httpx.RequestError) -> bool:
     try:
         exc.request  # noqa: B018 (the property raises when the error carries no request)
@@ -262,7 +267,7 @@ class _Attempts:
         """Seconds to wait before the next attempt; raises the typed error when giving up."""
         failure = classify_transport_error(exc)
         if isinstance(exc, _PERMANENT_ERRORS):
-            raise _transport_error(exc, failure, self.number, self.secrets) from exc
+            raise _transport_error(exc, failure, self.number, self.secrets) from _safe_cause(exc, self.secrets)
         decision = self.policy.decide(
             attempt=self.number,
             idempotent=self.idempotent,
@@ -273,7 +278,7 @@ class _Attempts:
         if not decision.retry:
             if decision.reason:
                 error.message = f"{error.message}; {decision.reason}"
-            raise error from exc
+            raise error from _safe_cause(exc, self.secrets)
         self._log_retry(error.message, decision.delay)
         return decision.delay
 
@@ -416,7 +421,8 @@ def reading_body(client: AuthenticatedClient, response: httpx.Response) -> Itera
         yield
     except httpx.RequestError as exc:
         failure = classify_transport_error(exc)
-        raise _transport_error(exc, failure, attempts_of(response), _secrets(client)) from exc
+        secrets = _secrets(client)
+        raise _transport_error(exc, failure, attempts_of(response), secrets) from _safe_cause(exc, secrets)
 
 
 def attempts_of(response: httpx.Response) -> int:
@@ -441,7 +447,7 @@ def parse_prediction(response: httpx.Response, client: AuthenticatedClient) -> P
             redact(f"{response.status_code} from {where} is not JSON: {excerpt!r}", secrets),
             detail=redact(excerpt, secrets),
             **common,
-        ) from exc
+        ) from _safe_cause(exc, secrets)
     try:
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
             raise TypeError("expected an object with a `data` object")
@@ -451,4 +457,4 @@ def parse_prediction(response: httpx.Response, client: AuthenticatedClient) -> P
             redact(f"{response.status_code} from {where} is not a prediction envelope: {exc!r}", secrets),
             detail=_redact_value(payload, secrets),
             **common,
-        ) from exc
+        ) from _safe_cause(exc, secrets)

@@ -6,19 +6,30 @@ from collections.abc import Iterable
 
 import httpx
 
-__all__ = ["REDACTED", "check_prediction_id", "redact", "same_origin"]
+__all__ = ["REDACTED", "check_prediction_id", "mentions", "redact", "same_origin"]
 
 REDACTED = "[REDACTED]"
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def _spellings(secret: str) -> set[str]:
+    # As is, and as repr() quotes it in error messages (h11: "Illegal header value b'Bearer ...'").
+    return {secret, repr(secret)[1:-1], repr(secret.encode("utf-8", "backslashreplace"))[2:-1]}
+
+
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every occurrence of each secret replaced by `[REDACTED]`."""
+    """`text` with every occurrence of each secret, also escaped as repr() writes it, replaced by `[REDACTED]`."""
     for secret in secrets:
         if secret:
-            text = text.replace(secret, REDACTED)
+            for spelling in sorted(_spellings(secret), key=len, reverse=True):
+                text = text.replace(spelling, REDACTED)
     return text
+
+
+def mentions(text: str, secrets: Iterable[str | None]) -> bool:
+    """Whether `text` contains one of the secrets (in any spelling `redact` removes)."""
+    return redact(text, secrets) != text
 
 
 def _origin(url: httpx.URL | str) -> tuple[str, str, int | None]:

@@ -186,6 +186,9 @@ def connect(
     token = (token if token is not None else os.environ.get(TOKEN_ENV, "")).strip()
     if not token:
         raise ValueError(f"no API token: pass connect(token=...) or set {TOKEN_ENV}")
+    if not all("!" <= character <= "~" for character in token):
+        # Refused here, without quoting it: httpx would refuse the header later and quote its value.
+        raise ValueError("the API token may contain only visible ASCII characters (no spaces or control characters)")
     base_url = _check_base_url(base_url or os.environ.get(BASE_URL_ENV, "").strip() or DEFAULT_BASE_URL)
 
     if isinstance(retries, RetryPolicy):

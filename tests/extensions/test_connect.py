@@ -236,3 +236,12 @@ def test_close_and_aclose_close_the_connection_pools() -> None:
         return async_pool
 
     assert anyio.run(close_async).is_closed
+
+
+@pytest.mark.parametrize("token", ["sec\x00ret-token", "secr\u00e9t-token", "sec ret-token", "sec\tret-token"])
+def test_a_token_that_cannot_travel_in_a_header_is_refused_without_being_shown(token: str) -> None:
+    # httpx would fail later, quoting the header value (the token) in its error, or with a raw
+    # UnicodeEncodeError; a token with a space or tab inside is not one the server issued.
+    with pytest.raises(ValueError, match="visible ASCII") as caught:
+        connect(token, BASE_URL)
+    assert "sec" not in str(caught.value)

@@ -206,3 +206,10 @@ def test_the_token_is_redacted_in_every_error_and_log(
     # The redaction is visible where the token was, so the rest of the text is kept.
     if error_class is not PredictionCanceledError:  # a canceled prediction's message quotes nothing
         assert REDACTED in str(error) + repr(error.detail)
+
+
+def test_redact_also_covers_the_escaped_forms_of_a_secret() -> None:
+    # Error messages often quote values with repr(), which escapes control characters.
+    secret = "sec\x00ret"
+    for text in (secret, repr(secret), repr(secret.encode())):
+        assert "sec" not in redact(f"header {text}", [secret])

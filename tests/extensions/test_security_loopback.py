@@ -93,3 +93,22 @@ def test_plain_httpx_would_have_sent_it() -> None:
     client = httpx.Client(base_url="http://127.0.0.1:1", headers={"Authorization": f"Bearer {TOKEN}"})
     assert client.build_request("GET", "http://localhost:1/x").headers["authorization"] == f"Bearer {TOKEN}"
     client.close()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async-httpx", "async-aiohttp"])
+def test_a_token_quoted_by_an_httpx_error_is_neither_in_the_error_nor_its_cause(server: MockServer, mode: str) -> None:
+    # A client built by hand skips connect()'s check of the token; h11 then refuses the header and
+    # quotes its value, escaped, in its error.
+    token = "tok\x00SECRET"
+    client = InferenceClient(base_url=server.base_url, token=token, fast_async=mode == "async-aiohttp")
+    call = functools.partial(calls.get, client, "abc")
+    with pytest.raises(Exception) as caught:
+        if mode == "sync":
+            call()
+        else:
+            anyio.run(functools.partial(calls.async_get, client, "abc"))
+    # Every exception a traceback would print.
+    error: BaseException | None = caught.value
+    while error is not None:
+        assert "SECRET" not in str(error)
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)

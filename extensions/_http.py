@@ -35,7 +35,7 @@ from generated_client import AuthenticatedClient
 from generated_client.models.prediction import Prediction
 from generated_client.models.prediction_response import PredictionResponse
 
-from ._retry import Failure, RetryPolicy, parse_retry_after
+from ._retry import Decision, Failure, RetryPolicy, parse_retry_after
 from ._security import mentions, redact, same_origin
 from .errors import (
     APIConnectionError,
@@ -51,6 +51,7 @@ __all__ = [
     "async_open_stream",
     "async_send",
     "attempts_of",
+    "bounded_timeout",
     "build_request",
     "classify_transport_error",
     "error_from_response",
@@ -254,33 +255,35 @@ def _has_request(exc: httpx.RequestError) -> bool:
 class _Attempts:
     """The state and decisions of one call's retry loop, shared by the sync and async drivers."""
 
-    def __init__(self, client: AuthenticatedClient, *, idempotent: bool) -> None:
+    def __init__(self, client: AuthenticatedClient, *, idempotent: bool, deadline: float | None) -> None:
         self.policy = retry_policy(client)
         self.secrets = _secrets(client)
         self.idempotent = idempotent
+        self.deadline = deadline
         self.number = 0
 
-    def start(self) -> None:
+    def start(self, request_kwargs: Mapping[str, Any], default_timeout: httpx.Timeout) -> Mapping[str, Any]:
+        """Count the attempt; its request arguments, timeouts cut to the time left before the deadline."""
         self.number += 1
+        if self.deadline is None:
+            return request_kwargs
+        timeout = httpx.Timeout(request_kwargs.get("timeout") or default_timeout)
+        return {**request_kwargs, "timeout": bounded_timeout(timeout, self.deadline)}
 
     def after_transport_error(self, exc: httpx.RequestError) -> float:
         """Seconds to wait before the next attempt; raises the typed error when giving up."""
         failure = classify_transport_error(exc)
+        error = _transport_error(exc, failure, self.number, self.secrets)
+        cause = _safe_cause(exc, self.secrets)
         if isinstance(exc, _PERMANENT_ERRORS):
-            raise _transport_error(exc, failure, self.number, self.secrets) from _safe_cause(exc, self.secrets)
+            raise error from cause
         decision = self.policy.decide(
             attempt=self.number,
             idempotent=self.idempotent,
             failure=failure,
             rand=random.random(),  # noqa: S311 (jitter, not cryptography)
         )
-        error = _transport_error(exc, failure, self.number, self.secrets)
-        if not decision.retry:
-            if decision.reason:
-                error.message = f"{error.message}; {decision.reason}"
-            raise error from _safe_cause(exc, self.secrets)
-        self._log_retry(error.message, decision.delay)
-        return decision.delay
+        return self._delay_or_raise(error, decision, cause)
 
     def after_error_status(self, response: httpx.Response) -> float:
         """Seconds to wait before the next attempt; raises the typed error when giving up."""
@@ -293,12 +296,18 @@ class _Attempts:
             retry_after=error.retry_after,
             rand=random.random(),  # noqa: S311 (jitter, not cryptography)
         )
-        if not decision.retry:
-            if decision.reason:
-                error.message = f"{error.message}; {decision.reason}"
-            raise error
-        self._log_retry(error.message, decision.delay)
-        return decision.delay
+        return self._delay_or_raise(error, decision, None)
+
+    def _delay_or_raise(self, error: APIError, decision: Decision, cause: BaseException | None) -> float:
+        reason = decision.reason
+        if decision.retry:
+            if self.deadline is None or time.monotonic() + decision.delay < self.deadline:
+                self._log_retry(error.message, decision.delay)
+                return decision.delay
+            reason = f"not retried: waiting {decision.delay:.2f} s would pass the deadline"
+        if reason:
+            error.message = f"{error.message}; {reason}"
+        raise error from cause
 
     def succeeded(self, response: httpx.Response) -> httpx.Response:
         response.extensions[_ATTEMPTS_KEY] = self.number
@@ -318,6 +327,18 @@ class _Attempts:
         )
 
 
+def bounded_timeout(timeout: httpx.Timeout, deadline: float) -> httpx.Timeout:
+    """`timeout` with every phase cut to the time left before `deadline` (on `time.monotonic()`)."""
+    left = max(0.001, deadline - time.monotonic())
+
+    def cut(value: float | None) -> float:
+        return left if value is None else min(value, left)
+
+    return httpx.Timeout(
+        connect=cut(timeout.connect), read=cut(timeout.read), write=cut(timeout.write), pool=cut(timeout.pool)
+    )
+
+
 def _sleep(client: AuthenticatedClient) -> Callable[[float], object]:
     return cast(Callable[[float], object], getattr(client, "sleep", None) or time.sleep)
 
@@ -327,7 +348,12 @@ def _async_sleep(client: AuthenticatedClient) -> Callable[[float], Awaitable[obj
 
 
 def send(
-    client: AuthenticatedClient, request_kwargs: Mapping[str, Any], *, idempotent: bool, stream: bool = False
+    client: AuthenticatedClient,
+    request_kwargs: Mapping[str, Any],
+    *,
+    idempotent: bool,
+    stream: bool = False,
+    deadline: float | None = None,
 ) -> httpx.Response:
     """Send a request with retries and return its 2xx response, or raise an `extensions.errors` error.
 
@@ -335,14 +361,16 @@ def send(
     `_get_kwargs(...)`; a URL may be absolute, and then carries the token only to the base URL's
     origin. `idempotent` selects the retry rules (get and cancel: True; create and run: False).
     With `stream=True` the 2xx response is returned unread and the caller must close it.
+    `deadline` (on `time.monotonic()`) bounds the whole call: each attempt's timeouts are cut to
+    the time left, and no retry waits past it.
     """
     http_client = client.get_httpx_client()
-    attempts = _Attempts(client, idempotent=idempotent)
+    attempts = _Attempts(client, idempotent=idempotent, deadline=deadline)
     sleep = _sleep(client)
     while True:
-        attempts.start()
+        kwargs = attempts.start(request_kwargs, http_client.timeout)
         try:
-            response = http_client.send(build_request(client, http_client, request_kwargs), stream=True)
+            response = http_client.send(build_request(client, http_client, kwargs), stream=True)
             try:
                 if not (stream and response.is_success):
                     response.read()
@@ -359,16 +387,21 @@ def send(
 
 
 async def async_send(
-    client: AuthenticatedClient, request_kwargs: Mapping[str, Any], *, idempotent: bool, stream: bool = False
+    client: AuthenticatedClient,
+    request_kwargs: Mapping[str, Any],
+    *,
+    idempotent: bool,
+    stream: bool = False,
+    deadline: float | None = None,
 ) -> httpx.Response:
     """`send` for async code, through the client's `httpx.AsyncClient`."""
     http_client = client.get_async_httpx_client()
-    attempts = _Attempts(client, idempotent=idempotent)
+    attempts = _Attempts(client, idempotent=idempotent, deadline=deadline)
     sleep = _async_sleep(client)
     while True:
-        attempts.start()
+        kwargs = attempts.start(request_kwargs, http_client.timeout)
         try:
-            response = await http_client.send(build_request(client, http_client, request_kwargs), stream=True)
+            response = await http_client.send(build_request(client, http_client, kwargs), stream=True)
             try:
                 if not (stream and response.is_success):
                     await response.aread()

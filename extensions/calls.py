@@ -124,8 +124,13 @@ def get(client: AuthenticatedClient, prediction_id: Prediction | str) -> Predict
         >>> get(client, "ujebapbbulzpx25442efjv4qba").status
         <PredictionStatus.SUCCEEDED: 'succeeded'>
     """
+    return get_before(client, prediction_id, deadline=None)
+
+
+def get_before(client: AuthenticatedClient, prediction_id: Prediction | str, deadline: float | None) -> Prediction:
+    """`get`, given up at `deadline` (on `time.monotonic()`), retries and timeouts included."""
     kwargs = get_prediction._get_kwargs(_prediction_id(prediction_id))
-    return _http.parse_prediction(_http.send(client, kwargs, idempotent=True), client)
+    return _http.parse_prediction(_http.send(client, kwargs, idempotent=True, deadline=deadline), client)
 
 
 def cancel(client: AuthenticatedClient, prediction_or_id: Prediction | str) -> Prediction:
@@ -135,8 +140,15 @@ def cancel(client: AuthenticatedClient, prediction_or_id: Prediction | str) -> P
         >>> cancel(client, prediction).status
         <PredictionStatus.CANCELED: 'canceled'>
     """
+    return cancel_before(client, prediction_or_id, deadline=None)
+
+
+def cancel_before(
+    client: AuthenticatedClient, prediction_or_id: Prediction | str, deadline: float | None
+) -> Prediction:
+    """`cancel`, given up at `deadline` (on `time.monotonic()`), retries and timeouts included."""
     kwargs = cancel_prediction._get_kwargs(_prediction_id(prediction_or_id))
-    return _http.parse_prediction(_http.send(client, kwargs, idempotent=True), client)
+    return _http.parse_prediction(_http.send(client, kwargs, idempotent=True, deadline=deadline), client)
 
 
 def run(client: AuthenticatedClient, model: str, input: ModelInput) -> Prediction:
@@ -178,8 +190,15 @@ async def async_get(client: AuthenticatedClient, prediction_id: Prediction | str
     Example:
         >>> prediction = await async_get(client, prediction.id)
     """
+    return await async_get_before(client, prediction_id, deadline=None)
+
+
+async def async_get_before(
+    client: AuthenticatedClient, prediction_id: Prediction | str, deadline: float | None
+) -> Prediction:
+    """`get_before` for async code."""
     kwargs = get_prediction._get_kwargs(_prediction_id(prediction_id))
-    return _http.parse_prediction(await _http.async_send(client, kwargs, idempotent=True), client)
+    return _http.parse_prediction(await _http.async_send(client, kwargs, idempotent=True, deadline=deadline), client)
 
 
 async def async_cancel(client: AuthenticatedClient, prediction_or_id: Prediction | str) -> Prediction:
@@ -188,8 +207,15 @@ async def async_cancel(client: AuthenticatedClient, prediction_or_id: Prediction
     Example:
         >>> prediction = await async_cancel(client, prediction)
     """
+    return await async_cancel_before(client, prediction_or_id, deadline=None)
+
+
+async def async_cancel_before(
+    client: AuthenticatedClient, prediction_or_id: Prediction | str, deadline: float | None
+) -> Prediction:
+    """`cancel_before` for async code."""
     kwargs = cancel_prediction._get_kwargs(_prediction_id(prediction_or_id))
-    return _http.parse_prediction(await _http.async_send(client, kwargs, idempotent=True), client)
+    return _http.parse_prediction(await _http.async_send(client, kwargs, idempotent=True, deadline=deadline), client)
 
 
 async def async_run(client: AuthenticatedClient, model: str, input: ModelInput) -> Prediction:

@@ -198,17 +198,13 @@ def _stream_url(prediction: Prediction) -> str:
     return url
 
 
-def _follow_request_kwargs(
-    prediction: Prediction, url: str, last_event_id: str, timeout: httpx.Timeout | None
-) -> dict[str, Any]:
+def _follow_request_kwargs(prediction: Prediction, url: str, last_event_id: str) -> dict[str, Any]:
     # The generated endpoint supplies the headers; the URL is the prediction's own, as the spec says.
     kwargs = stream_prediction_endpoint._get_kwargs(
         prediction.id, last_event_id=last_event_id if last_event_id else UNSET
     )
     kwargs["url"] = url
     kwargs["headers"]["Accept"] = _EVENT_STREAM
-    if timeout is not None:
-        kwargs["timeout"] = timeout
     return kwargs
 
 
@@ -228,18 +224,6 @@ def _deliver(state: StreamState, event: ServerSentEvent, on_event: EventCallback
     if on_event is not None:
         on_event(event)
     state.apply(event)  # raises for `error` and for a `done` that is not a success
-
-
-def _bounded_timeout(base: httpx.Timeout, deadline: float | None) -> httpx.Timeout | None:
-    """The client's timeouts, cut to the time left before `deadline` (wait()'s)."""
-    if deadline is None:
-        return None
-    left = max(0.001, deadline - time.monotonic())
-
-    def cut(value: float | None) -> float:
-        return left if value is None else min(value, left)
-
-    return httpx.Timeout(connect=cut(base.connect), read=cut(base.read), write=cut(base.write), pool=cut(base.pool))
 
 
 def _past(deadline: float | None) -> bool:
@@ -373,12 +357,11 @@ def _follow_events(
 ) -> Generator[ServerSentEvent, None, None]:
     url = _stream_url(prediction)
     reconnects = _Reconnects(state, policy, deadline)
-    base_timeout = client.get_httpx_client().timeout
     while True:
         reconnects.start()
-        kwargs = _follow_request_kwargs(prediction, url, state.last_event_id, _bounded_timeout(base_timeout, deadline))
+        kwargs = _follow_request_kwargs(prediction, url, state.last_event_id)
         try:
-            response = send(client, kwargs, idempotent=True, stream=True)
+            response = send(client, kwargs, idempotent=True, stream=True, deadline=deadline)
         except APIError as exc:
             _sleep(client)(reconnects.after_connect_error(exc))
             continue
@@ -458,12 +441,11 @@ async def _async_follow_events(
 ) -> AsyncGenerator[ServerSentEvent, None]:
     url = _stream_url(prediction)
     reconnects = _Reconnects(state, policy, deadline)
-    base_timeout = client.get_async_httpx_client().timeout
     while True:
         reconnects.start()
-        kwargs = _follow_request_kwargs(prediction, url, state.last_event_id, _bounded_timeout(base_timeout, deadline))
+        kwargs = _follow_request_kwargs(prediction, url, state.last_event_id)
         try:
-            response = await async_send(client, kwargs, idempotent=True, stream=True)
+            response = await async_send(client, kwargs, idempotent=True, stream=True, deadline=deadline)
         except APIError as exc:
             await _async_sleep(client)(reconnects.after_connect_error(exc))
             continue

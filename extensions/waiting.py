@@ -7,7 +7,9 @@
   `canceled` one `PredictionCanceledError`, both carrying it (`.prediction`).
 - `timeout` (seconds, default 600; None waits forever) bounds the whole wait: at the deadline
   `WaitTimeoutError` is raised with the last prediction seen, after canceling the remote
-  prediction when `cancel_on_timeout=True`.
+  prediction when `cancel_on_timeout=True` (that cancel is bounded to 10 s). Every request's
+  timeouts are cut to the time left, and a retry that would wait past the deadline is not made:
+  the error the server gave is raised instead.
 - A prediction created with `stream=True` is followed on its event stream, so its end is known
   the moment it happens; then one `get` fetches the final state. If the stream fails, polling
   takes over.
@@ -40,7 +42,7 @@ from generated_client.models.prediction import Prediction
 from ._security import check_prediction_id
 from ._streaming import ResumePolicy, StreamState
 from ._waiting import PollSchedule, WaitClock, evolve_from_events, final_result, has_changed, is_final, timeout_error
-from .calls import async_cancel, async_get, cancel, get
+from .calls import async_cancel_before, async_get_before, cancel_before, get_before
 from .errors import APIError
 from .streaming import DeadlineReached, _async_follow_events, _follow_events
 
@@ -114,18 +116,27 @@ def wait(
             on_update(prediction)
         return prediction
 
+    def poll() -> Prediction:
+        try:
+            prediction = get_before(client, progress.prediction_id, progress.clock.deadline)
+        except APIError as error:
+            if not progress.clock.expired(time.monotonic()):
+                raise
+            raise _timed_out(client, progress, cancel_on_timeout) from error
+        return see(prediction)
+
     try:
-        current = see(progress.last if progress.last is not None else get(client, progress.prediction_id))
+        current = see(progress.last) if progress.last is not None else poll()
         if not is_final(current) and follow_stream and _has_stream(current):
             _follow_stream(client, current, progress, see)
-            current = see(get(client, progress.prediction_id))
+            current = poll()
         observations = 1
         while not is_final(current):
             now = time.monotonic()
             if progress.clock.expired(now):
                 raise _timed_out(client, progress, cancel_on_timeout)
             time.sleep(progress.clock.sleep_for(schedule.delay(observations), now))
-            current = see(get(client, progress.prediction_id))
+            current = poll()
             observations += 1
         return final_result(current, progress.secrets)
     except KeyboardInterrupt:
@@ -165,7 +176,7 @@ def _timed_out(client: AuthenticatedClient, progress: _Progress, cancel_it: bool
 def _cancel_quietly(client: AuthenticatedClient, progress: _Progress, why: str) -> bool:
     """Cancel the remote prediction; a failure to cancel is logged, not raised over the real error."""
     try:
-        progress.last = cancel(client, progress.prediction_id)
+        progress.last = cancel_before(client, progress.prediction_id, time.monotonic() + _CANCEL_TIMEOUT)
     except APIError as exc:
         logger.warning("wait %s: could not cancel prediction %s: %s", why, progress.prediction_id, exc)
         return False
@@ -204,20 +215,27 @@ async def async_wait(
                 await result
         return prediction
 
+    async def poll() -> Prediction:
+        try:
+            prediction = await async_get_before(client, progress.prediction_id, progress.clock.deadline)
+        except APIError as error:
+            if not progress.clock.expired(time.monotonic()):
+                raise
+            raise await _async_timed_out(client, progress, cancel_on_timeout) from error
+        return await see(prediction)
+
     try:
-        current = await see(
-            progress.last if progress.last is not None else await async_get(client, progress.prediction_id)
-        )
+        current = await see(progress.last) if progress.last is not None else await poll()
         if not is_final(current) and follow_stream and _has_stream(current):
             await _async_follow_stream(client, current, progress, see)
-            current = await see(await async_get(client, progress.prediction_id))
+            current = await poll()
         observations = 1
         while not is_final(current):
             now = time.monotonic()
             if progress.clock.expired(now):
                 raise await _async_timed_out(client, progress, cancel_on_timeout)
             await anyio.sleep(progress.clock.sleep_for(schedule.delay(observations), now))
-            current = await see(await async_get(client, progress.prediction_id))
+            current = await poll()
             observations += 1
         return final_result(current, progress.secrets)
     except (KeyboardInterrupt, anyio.get_cancelled_exc_class()):
@@ -260,7 +278,9 @@ async def _async_cancel_quietly(client: AuthenticatedClient, progress: _Progress
     # would be cancelled at once.
     with anyio.CancelScope(shield=True), anyio.move_on_after(_CANCEL_TIMEOUT) as scope:
         try:
-            progress.last = await async_cancel(client, progress.prediction_id)
+            progress.last = await async_cancel_before(
+                client, progress.prediction_id, time.monotonic() + _CANCEL_TIMEOUT
+            )
         except APIError as exc:
             logger.warning("wait %s: could not cancel prediction %s: %s", why, progress.prediction_id, exc)
             return False

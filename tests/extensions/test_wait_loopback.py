@@ -347,3 +347,107 @@ def test_a_task_cancelled_without_cancel_on_interrupt_leaves_the_prediction(slow
         assert get(client_for(slow), prediction).status == PredictionStatus.PROCESSING
     finally:
         cancel(client_for(slow), prediction)
+
+
+# --- the deadline bounds the requests a wait makes ----------------------------------------------------
+
+
+class Recorder:
+    """The delays a client asked to sleep between retries, and the read timeout of each request."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+        self.read_timeouts: list[float | None] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+    def client(self, server: MockServer, mode: str) -> InferenceClient:
+        def on_request(request: Any) -> None:
+            self.read_timeouts.append(request.extensions["timeout"]["read"])
+
+        async def on_async_request(request: Any) -> None:
+            on_request(request)
+
+        hook = on_request if mode == "sync" else on_async_request
+        return connect(
+            server.token,
+            server.base_url,
+            sleep=self.sleep,
+            async_sleep=self.async_sleep,
+            httpx_args={"event_hooks": {"request": [hook]}},
+        )
+
+
+def waiting_with(mode: str, client: InferenceClient, target: Prediction | str, **kwargs: Any) -> Prediction:
+    if mode == "sync":
+        return wait(client, target, **kwargs)
+
+    async def run() -> Prediction:
+        try:
+            return await async_wait(client, target, **kwargs)
+        finally:
+            await client.get_async_httpx_client().aclose()
+
+    return anyio.run(run)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_retry_after_longer_than_the_time_left_is_not_slept(slow: MockServer, mode: str) -> None:
+    prediction = create(client_for(slow), LLAMA, LONG)
+    recorder = Recorder()
+    slow.fault("GET /v1/predictions/{prediction_id}", status=503, retry_after="30", times=10)
+    try:
+        with pytest.raises(errors.ServerError, match="would pass the deadline") as caught:
+            waiting_with(mode, recorder.client(slow, mode), prediction.id, timeout=5)
+    finally:
+        slow.clear_faults()
+        cancel(client_for(slow), prediction)
+    assert caught.value.retry_after == 30
+    assert recorder.sleeps == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("streaming", [False, True], ids=["polling", "streaming"])
+def test_no_request_of_a_wait_may_outlast_its_deadline(slow: MockServer, mode: str, streaming: bool) -> None:
+    prediction = create(client_for(slow), LLAMA, LONG, stream=streaming)
+    recorder = Recorder()
+    try:
+        with pytest.raises(errors.WaitTimeoutError):
+            waiting_with(mode, recorder.client(slow, mode), prediction, timeout=0.3)
+    finally:
+        cancel(client_for(slow), prediction)
+    assert recorder.read_timeouts
+    assert all(timeout is not None and timeout <= 0.3 for timeout in recorder.read_timeouts)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_poll_cut_short_by_the_deadline_raises_wait_timeout_error(slow: MockServer, mode: str) -> None:
+    prediction = create(client_for(slow), LLAMA, LONG)
+    slow.fault("GET /v1/predictions/{prediction_id}", delay=2.0, times=1)
+    try:
+        with pytest.raises(errors.WaitTimeoutError) as caught:
+            waiting(mode, slow, prediction.id, timeout=0.3)
+    finally:
+        slow.clear_faults()
+        cancel(client_for(slow), prediction)
+    assert caught.value.prediction is None
+    assert isinstance(caught.value.__cause__, errors.APITimeoutError)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_cancel_on_timeout_is_bounded_too(slow: MockServer, mode: str) -> None:
+    prediction = create(client_for(slow), LLAMA, LONG)
+    recorder = Recorder()
+    slow.fault("POST /v1/predictions/{prediction_id}/cancel", status=503, retry_after="30", times=10)
+    try:
+        with pytest.raises(errors.WaitTimeoutError) as caught:
+            waiting_with(mode, recorder.client(slow, mode), prediction, timeout=0.2, cancel_on_timeout=True)
+    finally:
+        slow.clear_faults()
+        cancel(client_for(slow), prediction)
+    assert "canceled" not in str(caught.value)
+    assert recorder.sleeps == []

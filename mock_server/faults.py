@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MALFORMED_JSON = b'{"data": {"id": "truncated'
 MAX_RECORDED_REQUESTS = 10_000
+MAX_RECORDED_BODY_BYTES = 64 * 1024 * 1024
 REDACTED = "Bearer <redacted>"
 
 
@@ -46,20 +47,36 @@ def _not_negative(instance: object, attribute: attrs.Attribute[float], value: fl
         raise ValueError(f"{attribute.name} must not be negative")
 
 
+def _header_value(instance: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    # It goes into a response header as latin-1; a line break would end the header early.
+    if value is not None and not all(" " <= character <= "~" for character in value):
+        raise ValueError(f"{attribute.name} must be printable ASCII")
+
+
+def _typed(kind: type | tuple[type, ...], *checks: Any) -> Any:
+    """Validators checking the type first: a fault planned over HTTP comes from JSON of any shape,
+    and a wrong type would otherwise only fail later, as a 5xx to the request the fault applies to."""
+    return [attrs.validators.instance_of(kind), *checks]
+
+
+def _optional(kind: type | tuple[type, ...], *checks: Any) -> Any:
+    return attrs.validators.optional(_typed(kind, *checks))
+
+
 @attrs.frozen(kw_only=True)
 class Fault:
     """What the next `times` requests to `route` ("METHOD /path/{template}") get."""
 
-    route: str
-    times: int = attrs.field(default=1, validator=_positive)
-    status: int | None = attrs.field(default=None, validator=_optional_status)
-    retry_after: str | None = None
-    body: str | bytes | None = None
-    content_type: str | None = None
-    malformed_json: bool = False
-    delay: float = attrs.field(default=0.0, validator=_not_negative)
-    cut_after_events: int | None = None
-    close_mid_body: bool = False
+    route: str = attrs.field(validator=_typed(str))
+    times: int = attrs.field(default=1, validator=_typed(int, _positive))
+    status: int | None = attrs.field(default=None, validator=_optional(int, _optional_status))
+    retry_after: str | None = attrs.field(default=None, validator=_optional(str, _header_value))
+    body: str | bytes | None = attrs.field(default=None, validator=_optional((str, bytes)))
+    content_type: str | None = attrs.field(default=None, validator=_optional(str, _header_value))
+    malformed_json: bool = attrs.field(default=False, validator=_typed(bool))
+    delay: float = attrs.field(default=0.0, validator=_typed((int, float), _not_negative))
+    cut_after_events: int | None = attrs.field(default=None, validator=_optional(int, _not_negative))
+    close_mid_body: bool = attrs.field(default=False, validator=_typed(bool))
 
     @property
     def answers_at_once(self) -> bool:
@@ -147,15 +164,26 @@ def redact(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 class RequestLog:
-    """The last requests received (at most MAX_RECORDED_REQUESTS), oldest first."""
+    """The last requests received, oldest first: at most `max_requests`, with bodies of at most
+    `max_body_bytes` in all (bodies go up to the server's size limit; 10,000 of 1 MiB would not fit)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, max_requests: int = MAX_RECORDED_REQUESTS, max_body_bytes: int = MAX_RECORDED_BODY_BYTES
+    ) -> None:
         self._lock = threading.Lock()
-        self._requests: deque[RecordedRequest] = deque(maxlen=MAX_RECORDED_REQUESTS)
+        self._requests: deque[RecordedRequest] = deque()
+        self._body_bytes = 0
+        self.max_requests = max_requests
+        self.max_body_bytes = max_body_bytes
 
     def append(self, request: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(request)
+            self._body_bytes += len(request.body)
+            while len(self._requests) > self.max_requests or (
+                self._body_bytes > self.max_body_bytes and len(self._requests) > 1
+            ):
+                self._body_bytes -= len(self._requests.popleft().body)
 
     def snapshot(self) -> list[RecordedRequest]:
         with self._lock:
@@ -164,6 +192,7 @@ class RequestLog:
     def clear(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._body_bytes = 0
 
 
 class _StopResponse(Exception):

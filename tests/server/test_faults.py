@@ -9,7 +9,7 @@ import httpx
 import pytest
 from httpx_sse import EventSource
 
-from mock_server.faults import MALFORMED_JSON, Fault, FaultBook
+from mock_server.faults import MALFORMED_JSON, Fault, FaultBook, RecordedRequest, RequestLog
 from mock_server.models import ECHO, LLAMA
 from mock_server.spec import load_spec
 from mock_server.testing import MockServer
@@ -171,3 +171,39 @@ def test_fault_defaults() -> None:
     assert (b"content-type", b"application/json") in headers
     with pytest.raises(ValueError, match="status"):
         Fault(route="POST /v1/run", status=999)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"retry_after": 5},
+        {"retry_after": "1\r\nX-Injected: yes"},
+        {"retry_after": "€"},
+        {"body": 123},
+        {"content_type": ["application/json"]},
+        {"status": "503"},
+        {"delay": "1"},
+        {"cut_after_events": "2"},
+        {"cut_after_events": -1},
+        {"malformed_json": "yes"},
+        {"times": 1.5},
+    ],
+)
+def test_fault_fields_of_the_wrong_type_are_refused_when_planned(client: httpx.Client, fields: dict[str, Any]) -> None:
+    # Accepted, they would only fail later, as a 5xx to the request the fault applies to.
+    response = client.post("/_mock/faults", json={"route": "POST /v1/run", **fields})
+    assert response.status_code == 422, response.text
+    assert isinstance(response.json()["detail"], str)
+    assert client.post("/v1/run", json=RUN).status_code == 200
+
+
+def test_the_request_log_is_bounded_in_count_and_in_body_bytes() -> None:
+    log = RequestLog(max_requests=5, max_body_bytes=1000)
+    for number in range(8):
+        log.append(RecordedRequest("POST", f"/{number}", {}, b"x"))
+    assert [r.path for r in log.snapshot()] == ["/3", "/4", "/5", "/6", "/7"]
+    for number in range(3):
+        log.append(RecordedRequest("POST", f"/big{number}", {}, b"x" * 400))
+    assert [r.path for r in log.snapshot()] == ["/big1", "/big2"]  # 1202 bytes with /6, /7 and /big0
+    log.append(RecordedRequest("POST", "/huge", {}, b"x" * 5000))  # the newest stays, however large
+    assert [r.path for r in log.snapshot()] == ["/huge"]

@@ -51,7 +51,8 @@ from generated_client.models.run_request import RunRequest
 from generated_client.types import UNSET
 
 # The client's sleep hooks (InferenceClient.sleep / async_sleep) also time our reconnections.
-from ._http import _async_sleep, _sleep, async_open_stream, async_send, open_stream, send
+from ._http import _async_sleep, _sleep, async_open_stream, async_send, attempts_of, open_stream, send
+from ._http import _describe as describe_request
 from ._streaming import ResumePolicy, StreamState
 from .errors import APIError, APIResponseError, APIStatusError, StreamError
 from .files import encode_input
@@ -212,9 +213,10 @@ def _check_event_stream(response: httpx.Response) -> None:
     content_type = response.headers.get("content-type", "")
     if not content_type.lower().startswith(_EVENT_STREAM):
         raise APIResponseError(
-            f"{response.status_code} from {response.request.method} {response.request.url} is not an event stream "
+            f"{response.status_code} from {describe_request(response.request)} is not an event stream "
             f"(content-type {content_type!r})",
             status_code=response.status_code,
+            attempts=attempts_of(response),
         )
 
 

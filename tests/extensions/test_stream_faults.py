@@ -448,3 +448,17 @@ def test_a_prediction_without_a_stream_url_is_refused_before_any_request() -> No
     with pytest.raises(ValueError, match="stream=True"):
         list(stream_prediction(mock_client(server), prediction))
     assert server.requests == []
+
+
+def test_a_stream_url_that_answers_no_event_stream_is_described_without_its_query() -> None:
+    # Signed URLs carry their credentials in the query; other errors leave it out too.
+    client = mock_client(
+        lambda request: httpx.Response(200, text="<html>hi</html>", headers={"content-type": "text/html"})
+    )
+    prediction = Prediction.from_dict(
+        prediction_json(urls={**prediction_json()["urls"], "stream": "https://cdn.test/s?signature=SIGNED"})
+    )
+    with pytest.raises(errors.APIResponseError, match="not an event stream") as caught:
+        list(stream_prediction(client, prediction))
+    assert "SIGNED" not in str(caught.value)
+    assert "https://cdn.test/s" in str(caught.value)

@@ -169,14 +169,20 @@ class Prediction:
             self.webhook.notify(event, lambda: self.to_json(self.base_url))
 
 
+# A long-running server forgets its oldest finished predictions beyond this many, so that its
+# memory stays bounded; running ones are always kept.
+MAX_PREDICTIONS = 10_000
+
+
 class Store:
     """Every prediction of this server, each visible to the token that created it only."""
 
-    def __init__(self, speed: float) -> None:
+    def __init__(self, speed: float, max_predictions: int = MAX_PREDICTIONS) -> None:
         if not speed > 0:
             raise ValueError("speed must be a positive number")
         self.speed = speed
-        self._predictions: dict[str, Prediction] = {}
+        self.max_predictions = max_predictions
+        self._predictions: dict[str, Prediction] = {}  # oldest first: dicts keep insertion order
         self._webhooks = WebhookSender()
 
     def create(
@@ -191,6 +197,7 @@ class Store:
         webhook_events: Iterable[str] | None = None,
     ) -> Prediction:
         prediction = Prediction(owner=owner, model=model, values=values, stream=stream, base_url=base_url)
+        self._forget_oldest_finished()
         self._predictions[prediction.id] = prediction
         if webhook is not None:
             if is_loopback_url(webhook):
@@ -205,6 +212,14 @@ class Store:
         steps = script(model, values, prediction.file_url)
         prediction.task = asyncio.get_running_loop().create_task(self._play(prediction, steps))
         return prediction
+
+    def _forget_oldest_finished(self) -> None:
+        excess = len(self._predictions) + 1 - self.max_predictions
+        if excess <= 0:
+            return
+        finished = [key for key, prediction in self._predictions.items() if prediction.is_final]
+        for key in finished[:excess]:
+            del self._predictions[key]
 
     def __len__(self) -> int:
         return len(self._predictions)

@@ -9,7 +9,8 @@
 The token and base URL come from --token / --base-url or INFERENCE_API_TOKEN /
 INFERENCE_API_BASE_URL. `-i key=value` values are JSON when they parse as JSON (numbers, true,
 lists...), text otherwise; `-i key=@path` sends a local file (as a data URI). Predictions print as
-JSON; a run's text output prints as text. Errors print one line to stderr and exit 1.
+JSON; a run's text output prints as text. Errors print one line to stderr and exit 1 (2 for
+bad arguments, 130 when interrupted).
 """
 
 from __future__ import annotations
@@ -151,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"inference-api: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as error:  # a local file: an input to read, a download to write
+        print(f"inference-api: {error}", file=sys.stderr)
+        return EXIT_API_ERROR
     except KeyboardInterrupt:
         print("inference-api: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -142,3 +142,12 @@ def test_console_script_reads_the_environment(mock_server: MockServer) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["output"] == {"prompt": "hi"}
+
+
+def test_a_local_file_error_is_one_line(cli: Invoke, tmp_path: Path) -> None:
+    _, out, _ = cli("run", IMAGE_TO_VIDEO, "-i", "image=https://x.test/a.jpg", "-i", "prompt=p", "--json")
+    video_url = json.loads(out)["output"]
+    (tmp_path / "a-file").write_text("not a folder")
+    code, out, err = cli("download", video_url, str(tmp_path / "a-file" / "video.mp4"))
+    assert (code, out) == (1, "")
+    assert err.startswith("inference-api: ") and err.count("\n") == 1 and "Traceback" not in err

@@ -8,7 +8,7 @@ compete for the CPU):
 - replicate: replicate-python 1.0.7's own `Prediction.wait()` (sleep `poll_interval` = 0.5 s, then
   `reload()`), its real client pointed at the mock server through a transport that unwraps the
   API's `{"data": ...}` envelope (replicate's API has none);
-- ours, polling: `extensions.waiting.wait` on a prediction without a stream (0.1 s, x1.5, up to 2 s);
+- ours, polling: `extensions.waiting.wait` on a prediction without a stream (0.1 s, x1.5, up to 1 s);
 - ours, stream: `wait` on a prediction created with `stream=True` (follows its event stream).
 
 Latency is the wall-clock time from the prediction's `completed_at` (set by the server) to the

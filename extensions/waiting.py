@@ -13,7 +13,7 @@
 - A prediction created with `stream=True` is followed on its event stream, so its end is known
   the moment it happens; then one `get` fetches the final state. If the stream fails, polling
   takes over.
-- Otherwise it polls: first after 0.1 s, then 1.5 times longer each time, up to 2 s
+- Otherwise it polls: first after 0.1 s, then 1.5 times longer each time, up to 1 s
   (`poll_interval` takes a `PollSchedule`, or a number for a fixed interval); it never sleeps
   past the deadline.
 - `on_update(prediction)` is called with the first state seen and on every change of status,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 import httpx
@@ -51,13 +52,20 @@ def same_origin(url: httpx.URL | str, base_url: httpx.URL | str) -> bool:
 
 
 def check_prediction_id(prediction_id: str) -> str:
-    """Refuse an id that could leave its path segment; return it unchanged otherwise.
+    """Refuse an id that could leave its path segment, or never be valid; return it unchanged otherwise.
 
     The generated client percent-encodes ids, but `.` and `..` survive encoding and httpx then
-    removes them from the path (`/v1/predictions/..` would become `/v1/`).
+    removes them from the path (`/v1/predictions/..` would become `/v1/`). Blank ids, ids with
+    surrounding whitespace and ids with control characters would be encoded safely, but no
+    prediction has one: refused here, before a request that can only fail (or hit another path).
     """
     if not isinstance(prediction_id, str):
         raise TypeError(f"a prediction id is a string, not {type(prediction_id).__name__}")
-    if prediction_id in ("", ".", "..") or "/" in prediction_id:
+    if (
+        prediction_id in ("", ".", "..")
+        or "/" in prediction_id
+        or prediction_id.strip() != prediction_id  # a blank id (" ") is all surrounding whitespace
+        or any(unicodedata.category(char) == "Cc" for char in prediction_id)
+    ):
         raise ValueError(f"not a valid prediction id: {prediction_id!r}")
     return prediction_id

@@ -26,11 +26,17 @@ from generated_client import AuthenticatedClient
 
 from .calls_support import BASE_URL, MODES, TOKEN, VERSION, Sleeps, invoke, mock_client, prediction_json
 
+ESCAPING_IDS = ["", ".", "..", "a/b", "/", "../secrets", "abc/"]
+# Percent-encoded, so safe, but never valid: whitespace only, around the id, control characters.
+BLANK_IDS = [" ", "\t", "\u3000", " abc", "abc\n", "a\x00b", "a\x7fb", "a\x85b"]
 
-@pytest.mark.parametrize("bad_id", ["", ".", "..", "a/b", "/", "../secrets", "abc/"])
+
+@pytest.mark.parametrize("bad_id", [*ESCAPING_IDS, *BLANK_IDS])
 @pytest.mark.parametrize("name", ["get", "cancel"])
 @pytest.mark.parametrize("mode", MODES)
-def test_ids_that_would_leave_their_path_are_refused_before_any_request(mode: str, name: str, bad_id: str) -> None:
+def test_ids_that_leave_their_path_or_are_blank_are_refused_before_any_request(
+    mode: str, name: str, bad_id: str
+) -> None:
     requests: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:

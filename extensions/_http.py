@@ -51,6 +51,7 @@ __all__ = [
     "async_open_stream",
     "async_send",
     "attempts_of",
+    "body_error",
     "bounded_timeout",
     "build_request",
     "classify_transport_error",
@@ -453,9 +454,21 @@ def reading_body(client: AuthenticatedClient, response: httpx.Response) -> Itera
     try:
         yield
     except httpx.RequestError as exc:
-        failure = classify_transport_error(exc)
-        secrets = _secrets(client)
-        raise _transport_error(exc, failure, attempts_of(response), secrets) from _safe_cause(exc, secrets)
+        error = body_error(client, response, exc)
+        raise error from error.__cause__
+
+
+def body_error(client: AuthenticatedClient, response: httpx.Response, exc: httpx.RequestError) -> APIError:
+    """The typed error for an httpx error raised while reading a streamed body, as `send` types it.
+
+    A cut connection is an `APIConnectionError` (`APITimeoutError`), a body httpx cannot decode
+    (a corrupt gzip stream) an `APIResponseError`. Its `__cause__` is already set: `exc`, or None
+    when `exc` quotes a secret; raise it `from error.__cause__`.
+    """
+    secrets = _secrets(client)
+    error = _transport_error(exc, classify_transport_error(exc), attempts_of(response), secrets)
+    error.__cause__ = _safe_cause(exc, secrets)
+    return error
 
 
 def attempts_of(response: httpx.Response) -> int:

@@ -51,7 +51,7 @@ from generated_client.models.run_request import RunRequest
 from generated_client.types import UNSET
 
 # The client's sleep hooks (InferenceClient.sleep / async_sleep) also time our reconnections.
-from ._http import _async_sleep, _sleep, async_open_stream, async_send, attempts_of, open_stream, send
+from ._http import _async_sleep, _sleep, async_open_stream, async_send, attempts_of, body_error, open_stream, send
 from ._http import _describe as describe_request
 from ._streaming import ResumePolicy, StreamState
 from .errors import APIError, APIResponseError, APIStatusError, StreamError
@@ -327,6 +327,9 @@ def _run_events(
         except httpx.TransportError as exc:
             # A run cannot be resumed: sending the POST again would start another run.
             raise state.ended_early(_transport_cause(exc)) from exc
+        except httpx.RequestError as exc:  # an undecodable body (httpx.DecodingError)
+            undecodable = body_error(client, response, exc)
+            raise state.ended_early(undecodable.message) from undecodable
     raise state.ended_early("the server closed the stream")
 
 
@@ -379,6 +382,12 @@ def _follow_events(
                     raise DeadlineReached
         except httpx.TransportError as exc:
             delay = reconnects.after_drop(_transport_cause(exc), exc)
+        except httpx.RequestError as exc:
+            # An undecodable body (httpx.DecodingError: a corrupt gzip stream, a Content-Encoding
+            # the body does not have) is not a dropped connection: the server would encode the
+            # resumed stream the same way, so reconnecting cannot fix it.
+            undecodable = body_error(client, response, exc)
+            raise state.ended_early(undecodable.message) from undecodable
         else:
             delay = reconnects.after_drop("the server closed the stream before `done`")
         finally:
@@ -416,6 +425,9 @@ async def _async_run_events(
                         return
         except httpx.TransportError as exc:
             raise state.ended_early(_transport_cause(exc)) from exc
+        except httpx.RequestError as exc:
+            undecodable = body_error(client, response, exc)
+            raise state.ended_early(undecodable.message) from undecodable
     raise state.ended_early("the server closed the stream")
 
 
@@ -463,6 +475,9 @@ async def _async_follow_events(
                     raise DeadlineReached
         except httpx.TransportError as exc:
             delay = reconnects.after_drop(_transport_cause(exc), exc)
+        except httpx.RequestError as exc:  # undecodable: not fixed by reconnecting (see the sync twin)
+            undecodable = body_error(client, response, exc)
+            raise state.ended_early(undecodable.message) from undecodable
         else:
             delay = reconnects.after_drop("the server closed the stream before `done`")
         finally:

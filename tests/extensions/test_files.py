@@ -7,6 +7,7 @@ import io
 import itertools
 import json
 import logging
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import httpx
 import pytest
 
 from extensions import files
-from extensions.errors import APIConnectionError, NotFoundError
+from extensions.errors import APIConnectionError, APIResponseError, NotFoundError
 from extensions.files import encode_input, to_data_uri
 from generated_client.models import ImageToVideoInput, LlamaChatInput, MistralInstructInput
 
@@ -159,6 +160,10 @@ def file_server(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=CONTENT, headers={"Content-Type": "video/mp4"})
     if request.url.path == "/files/broken.mp4":
         return httpx.Response(200, stream=BrokenStream())
+    if request.url.path == "/files/corrupt.mp4":  # gzip data that breaks after its first block
+        compressor = zlib.compressobj(wbits=31)
+        body = compressor.compress(CONTENT[:1000]) + compressor.flush(zlib.Z_SYNC_FLUSH) + b"\xff" * 16
+        return httpx.Response(200, content=body, headers={"Content-Encoding": "gzip"})
     return httpx.Response(404, json={"detail": "no such file"})
 
 
@@ -207,6 +212,15 @@ def test_a_broken_download_leaves_no_file_and_keeps_an_old_one(mode: str, tmp_pa
         do_download(mode, f"{BASE_URL}/files/missing.mp4", target, client=client)
     assert target.read_bytes() == b"previous"
     assert list(tmp_path.iterdir()) == [target]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_body_that_cannot_be_decoded_is_a_response_error_and_leaves_no_file(mode: str, tmp_path: Path) -> None:
+    client = mock_client(file_server)
+    with pytest.raises(APIResponseError, match="could not decode the response") as caught:
+        do_download(mode, f"{BASE_URL}/files/corrupt.mp4", tmp_path / "video.mp4", client=client)
+    assert isinstance(caught.value.__cause__, httpx.DecodingError)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -6,6 +6,7 @@ The same behaviour is checked over loopback against the mock server in test_stre
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -95,6 +96,15 @@ class Server:
         body = ScriptedBody(chunks, fail_with)
         self.bodies.append(body)
         return lambda request: httpx.Response(200, headers=EVENT_STREAM, stream=body)
+
+    def corrupt_gzip_events(self, chunks: list[bytes]) -> Callable[..., httpx.Response]:
+        """A gzip-encoded event stream whose compressed data breaks after `chunks`."""
+        compressor = zlib.compressobj(wbits=31)  # the gzip format
+        good = compressor.compress(b"".join(chunks)) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        body = ScriptedBody([good, b"\xff" * 16])  # not a deflate block: zlib's "invalid block type"
+        self.bodies.append(body)
+        headers = {**EVENT_STREAM, "content-encoding": "gzip"}
+        return lambda request: httpx.Response(200, headers=headers, stream=body)
 
 
 def status(code: int, body: Any = None, headers: dict[str, str] | None = None) -> Callable[..., httpx.Response]:
@@ -258,6 +268,21 @@ def test_a_run_cut_mid_body_raises_stream_error_and_is_not_sent_again(mode: str)
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_run_whose_body_cannot_be_decoded_raises_stream_error_with_the_text(mode: str) -> None:
+    server = Server()
+    server.responses.append(server.corrupt_gzip_events(script("a", "b", done=False)))
+    with pytest.raises(errors.StreamError) as caught:
+        drain(mode, run_stream(mode, mock_client(server)))
+    assert caught.value.text == "ab"
+    assert "could not decode the response" in str(caught.value)
+    # The typed error `send` gives an undecodable body, with httpx's error as its own cause.
+    assert isinstance(caught.value.__cause__, errors.APIResponseError)
+    assert isinstance(caught.value.__cause__.__cause__, httpx.DecodingError)
+    assert len(server.requests) == 1
+    assert server.bodies[0].closed
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_a_run_that_ends_without_done_raises_stream_error(mode: str) -> None:
     server = Server()
     server.responses.append(server.events(script("a", done=False)))
@@ -341,6 +366,20 @@ def test_following_resumes_after_a_transport_error_and_caps_the_retry_delay(mode
     assert pieces == ["a", "b"]
     assert sleeps == [3.0]
     assert server.requests[1].headers["last-event-id"] == "1"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_following_a_body_that_cannot_be_decoded_raises_stream_error_without_reconnecting(mode: str) -> None:
+    server = Server()
+    server.responses.append(server.corrupt_gzip_events([block("output", "a", 1), block("output", "b", 2)]))
+    server.responses.append(server.events(script("c", first_id=3)))  # never asked for
+    with pytest.raises(errors.StreamError) as caught:
+        drain(mode, follow(mode, mock_client(server), streaming_prediction()))
+    assert caught.value.text == "ab"
+    assert "could not decode the response" in str(caught.value)
+    assert isinstance(caught.value.__cause__, errors.APIResponseError)
+    assert len(server.requests) == 1
+    assert server.bodies[0].closed
 
 
 @pytest.mark.parametrize("mode", MODES)

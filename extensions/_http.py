@@ -54,6 +54,7 @@ __all__ = [
     "body_error",
     "bounded_timeout",
     "build_request",
+    "checked_url",
     "classify_transport_error",
     "error_from_response",
     "is_timeout",
@@ -87,10 +88,28 @@ def _secrets(client: AuthenticatedClient) -> tuple[str, ...]:
     return (client.token,)
 
 
+def checked_url(url: httpx.URL | str, *, secrets: tuple[str, ...] = ()) -> httpx.URL:
+    """`url` parsed; a ValueError saying what is wrong (secrets left out) when httpx cannot request it.
+
+    httpx raises `httpx.InvalidURL` (not an `httpx.RequestError`) for a malformed URL, and an
+    IDNA error only when the host is first read.
+    """
+    try:
+        parsed = httpx.URL(url)
+        parsed.host  # noqa: B018 (decodes an IDNA host, which raises when it is malformed)
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise ValueError(redact(f"not a valid URL: {exc}", secrets)) from None
+    return parsed
+
+
 def build_request(
     client: AuthenticatedClient, http_client: httpx.Client | httpx.AsyncClient, request_kwargs: Mapping[str, Any]
 ) -> httpx.Request:
-    """Build the request; drop the client's credentials when its URL is not on the base URL's origin."""
+    """Build the request; drop the client's credentials when its URL is not on the base URL's origin.
+
+    A malformed URL (the caller's: endpoints build theirs from checked ids) is a ValueError.
+    """
+    checked_url(request_kwargs["url"], secrets=_secrets(client))
     request = http_client.build_request(**request_kwargs)
     if not same_origin(request.url, http_client.base_url):
         request.headers.pop(client.auth_header_name, None)
@@ -363,7 +382,7 @@ def send(
     origin. `idempotent` selects the retry rules (get and cancel: True; create and run: False).
     With `stream=True` the 2xx response is returned unread and the caller must close it.
     `deadline` (on `time.monotonic()`) bounds the whole call: each attempt's timeouts are cut to
-    the time left, and no retry waits past it.
+    the time left, and no retry waits past it. A malformed URL is a ValueError, before any request.
     """
     http_client = client.get_httpx_client()
     attempts = _Attempts(client, idempotent=idempotent, deadline=deadline)

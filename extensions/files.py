@@ -20,7 +20,7 @@ import httpx
 
 from generated_client import AuthenticatedClient
 
-from ._http import async_open_stream, open_stream, reading_body
+from ._http import async_open_stream, checked_url, open_stream, reading_body
 
 __all__ = ["ProgressCallback", "async_download", "download", "encode_input", "to_data_uri"]
 
@@ -137,11 +137,15 @@ async def _async_download_client(client: AuthenticatedClient | None) -> AsyncIte
         yield anonymous
 
 
-def _destination(url: str, path: str | os.PathLike[str]) -> Path:
-    """`path`, or inside it the URL's file name when `path` is a directory."""
+def _destination(url: str, path: str | os.PathLike[str], client: AuthenticatedClient | None) -> Path:
+    """`path`, or inside it the URL's file name when `path` is a directory.
+
+    Also refuses a malformed `url` (ValueError), before any request.
+    """
+    parsed = checked_url(url, secrets=(client.token,) if client is not None else ())
     destination = Path(path)
     if destination.is_dir():
-        name = PurePosixPath(httpx.URL(url).path).name
+        name = PurePosixPath(parsed.path).name
         destination /= name if name not in ("", ".", "..") else "download"
     return destination
 
@@ -166,14 +170,15 @@ def download(
     The token is sent only when `url` is on the origin of `client`'s base URL. The file appears
     whole or not at all: it is written to a temporary file beside `path`, then renamed.
     `progress(bytes_done, bytes_total)` is called after each chunk (`bytes_total` is None when
-    the server does not say). Errors are `extensions.errors` errors.
+    the server does not say). Errors are `extensions.errors` errors; a malformed `url` is a
+    ValueError, raised before any request.
 
     Example:
         >>> prediction = run(client, IMAGE_TO_VIDEO, {"image": "https://...", "prompt": "..."})
         >>> download(prediction.output, "video.mp4", client=client)
         PosixPath('video.mp4')
     """
-    destination = _destination(url, path)
+    destination = _destination(url, path, client)
     with (
         _download_client(client) as http_client,
         open_stream(http_client, {"method": "GET", "url": url}, idempotent=True) as response,
@@ -204,7 +209,7 @@ async def async_download(
         >>> await async_download(prediction.output, "video.mp4", client=client)
         PosixPath('video.mp4')
     """
-    destination = _destination(url, path)
+    destination = _destination(url, path, client)
     async with (
         _async_download_client(client) as http_client,
         async_open_stream(http_client, {"method": "GET", "url": url}, idempotent=True) as response,

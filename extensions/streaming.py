@@ -51,7 +51,17 @@ from generated_client.models.run_request import RunRequest
 from generated_client.types import UNSET
 
 # The client's sleep hooks (InferenceClient.sleep / async_sleep) also time our reconnections.
-from ._http import _async_sleep, _sleep, async_open_stream, async_send, attempts_of, body_error, open_stream, send
+from ._http import (
+    _async_sleep,
+    _sleep,
+    async_open_stream,
+    async_send,
+    attempts_of,
+    body_error,
+    checked_url,
+    open_stream,
+    send,
+)
 from ._http import _describe as describe_request
 from ._streaming import ResumePolicy, StreamState
 from .errors import APIError, APIResponseError, APIStatusError, StreamError
@@ -192,10 +202,15 @@ def _run_request_kwargs(model: str, model_input: Mapping[str, Any] | Any) -> dic
     return kwargs
 
 
-def _stream_url(prediction: Prediction) -> str:
+def _stream_url(client: AuthenticatedClient, prediction: Prediction) -> str:
     url = prediction.urls.stream
     if not isinstance(url, str) or not url:
         raise ValueError(f'prediction {prediction.id} has no stream URL: create it with stream=True ("stream": true)')
+    try:
+        checked_url(url, secrets=(client.token,))
+    except ValueError as exc:
+        # The server sent it: a response the SDK cannot use, not a mistake of the caller's.
+        raise APIResponseError(f"the stream URL the server gave prediction {prediction.id} is {exc}") from None
     return url
 
 
@@ -360,7 +375,7 @@ def _follow_events(
     *,
     deadline: float | None,
 ) -> Generator[ServerSentEvent, None, None]:
-    url = _stream_url(prediction)
+    url = _stream_url(client, prediction)
     reconnects = _Reconnects(state, policy, deadline)
     while True:
         reconnects.start()
@@ -453,7 +468,7 @@ async def _async_follow_events(
     *,
     deadline: float | None,
 ) -> AsyncGenerator[ServerSentEvent, None]:
-    url = _stream_url(prediction)
+    url = _stream_url(client, prediction)
     reconnects = _Reconnects(state, policy, deadline)
     while True:
         reconnects.start()

@@ -223,6 +223,29 @@ def test_a_body_that_cannot_be_decoded_is_a_response_error_and_leaves_no_file(mo
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("into_directory", [False, True])
+@pytest.mark.parametrize(
+    "url",
+    [f"{BASE_URL}/files/a\x00b.mp4", "http://[::1/a.mp4", f"https://cdn.test:{TOKEN}/a.mp4", "https://xn--/a.mp4"],
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_malformed_url_is_refused_before_any_request(
+    mode: str, url: str, into_directory: bool, tmp_path: Path
+) -> None:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(200, content=b"x")
+
+    target = tmp_path if into_directory else tmp_path / "a.mp4"
+    with pytest.raises(ValueError, match="not a valid URL") as caught:
+        do_download(mode, url, target, client=mock_client(handler))
+    assert TOKEN not in str(caught.value)
+    assert requests == []
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_errors_and_logs_leave_out_a_signed_urls_query(
     mode: str, tmp_path: Path, caplog: pytest.LogCaptureFixture

@@ -132,6 +132,16 @@ def test_absolute_urls_get_the_token_only_on_the_base_urls_origin(mode: str) -> 
     assert seen == {urls[0]: f"Bearer {TOKEN}", urls[1]: None, urls[2]: None}
 
 
+@pytest.mark.parametrize("url", ["https://files.api.test/a\x00b", f"https://files.api.test:{TOKEN}/out.mp4"])
+@pytest.mark.parametrize("mode", MODES)
+def test_a_malformed_absolute_url_is_a_value_error_before_any_request(mode: str, url: str) -> None:
+    seen, handler = authorization_by_host()
+    with pytest.raises(ValueError, match="not a valid URL") as caught:
+        send(mode, mock_client(handler), url)
+    assert TOKEN not in str(caught.value)
+    assert seen == {}
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_redirects_to_another_origin_lose_the_token(mode: str) -> None:
     # httpx drops Authorization on a cross-origin redirect; this pins that connect() relies on it safely.

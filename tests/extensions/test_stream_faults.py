@@ -489,6 +489,19 @@ def test_a_prediction_without_a_stream_url_is_refused_before_any_request() -> No
     assert server.requests == []
 
 
+@pytest.mark.parametrize("stream_url", [f"{BASE_URL}/v1/predictions/p\x00/stream", f"https://cdn.test:{TOKEN}/s"])
+@pytest.mark.parametrize("mode", MODES)
+def test_a_malformed_stream_url_from_the_server_is_a_response_error_before_any_request(
+    mode: str, stream_url: str
+) -> None:
+    server = Server()
+    with pytest.raises(errors.APIResponseError, match="stream URL") as caught:
+        drain(mode, follow(mode, mock_client(server), streaming_prediction(stream_url)))
+    assert "not a valid URL" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+    assert server.requests == []
+
+
 def test_a_stream_url_that_answers_no_event_stream_is_described_without_its_query() -> None:
     # Signed URLs carry their credentials in the query; other errors leave it out too.
     client = mock_client(

@@ -10,9 +10,11 @@ import base64
 import mimetypes
 import os
 import tempfile
+import unicodedata
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path, PurePath
 from typing import Any, Protocol
 
 import anyio
@@ -21,6 +23,7 @@ import httpx
 from generated_client import AuthenticatedClient
 
 from ._http import async_open_stream, checked_url, open_stream, reading_body
+from ._security import redact
 
 __all__ = ["ProgressCallback", "async_download", "download", "encode_input", "to_data_uri"]
 
@@ -137,16 +140,45 @@ async def _async_download_client(client: AuthenticatedClient | None) -> AsyncIte
         yield anonymous
 
 
+def _file_name(url: httpx.URL, secrets: tuple[str, ...]) -> str:
+    """The URL's last path segment, percent-decoded, if it is a plain file name; ValueError otherwise.
+
+    The name comes from a server: it must not be a dotfile (`.bashrc`), leave the directory
+    (`..`, an encoded `/` or `\\`) or hold a NUL, control or format character (a bidi override
+    can disguise a name's extension).
+    """
+    segment = url.raw_path.partition(b"?")[0].rpartition(b"/")[2]
+    try:
+        name = urllib.parse.unquote_to_bytes(segment).decode("utf-8")
+    except UnicodeDecodeError:
+        name = None
+    if (
+        not name
+        or name.startswith(".")  # also "." and ".."
+        or "/" in name
+        or "\\" in name
+        or any(unicodedata.category(char) in ("Cc", "Cf") for char in name)
+    ):
+        shown = segment.decode("ascii", errors="replace")  # the raw segment: never the query
+        raise ValueError(
+            redact(
+                f"the URL's last path segment {shown!r} is not a plain file name: pass a file path, not a directory",
+                secrets,
+            )
+        )
+    return name
+
+
 def _destination(url: str, path: str | os.PathLike[str], client: AuthenticatedClient | None) -> Path:
     """`path`, or inside it the URL's file name when `path` is a directory.
 
     Also refuses a malformed `url` (ValueError), before any request.
     """
-    parsed = checked_url(url, secrets=(client.token,) if client is not None else ())
+    secrets = (client.token,) if client is not None else ()
+    parsed = checked_url(url, secrets=secrets)
     destination = Path(path)
     if destination.is_dir():
-        name = PurePosixPath(parsed.path).name
-        destination /= name if name not in ("", ".", "..") else "download"
+        destination /= _file_name(parsed, secrets)
     return destination
 
 
@@ -165,7 +197,9 @@ def download(
 ) -> Path:
     """Save the file at `url` (such as a video output) to `path`, streaming it to disk; return the path.
 
-    When `path` is a directory, the file goes inside it under the URL's file name.
+    When `path` is a directory, the file goes inside it under the URL's file name (its last path
+    segment, percent-decoded); a ValueError asks for a file path when that is not a plain name
+    (empty, a dotfile, or with a separator or control character).
 
     The token is sent only when `url` is on the origin of `client`'s base URL. The file appears
     whole or not at all: it is written to a temporary file beside `path`, then renamed.

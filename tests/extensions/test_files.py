@@ -198,6 +198,41 @@ def test_download_into_a_directory_uses_the_urls_file_name(mode: str, tmp_path: 
     client = mock_client(file_server)
     assert do_download(mode, f"{BASE_URL}/files/out.mp4?sig=1", tmp_path, client=client) == tmp_path / "out.mp4"
     assert (tmp_path / "out.mp4").read_bytes() == CONTENT
+    # The name is percent-decoded.
+    any_file = mock_client(lambda request: httpx.Response(200, content=b"x"))
+    saved = do_download(mode, f"{BASE_URL}/v/my%20vid%C3%A9o.mp4", tmp_path, client=any_file)
+    assert saved == tmp_path / "my vidéo.mp4"
+
+
+@pytest.mark.parametrize(
+    "name",
+    # A dotfile, NUL, newline, bidi override, encoded separators, "..", no name, not UTF-8.
+    [
+        ".bashrc",
+        "%2Ebashrc",
+        "a%00b.mp4",
+        "a%0Ab.mp4",
+        "a%E2%80%AEb.mp4",
+        "a%2Fb.mp4",
+        "a%5Cb.mp4",
+        "%2e%2e",
+        "",
+        "a%FF.mp4",
+    ],
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_url_without_a_plain_file_name_needs_a_file_path(mode: str, name: str, tmp_path: Path) -> None:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(200, content=b"x")
+
+    with pytest.raises(ValueError, match="pass a file path") as caught:
+        do_download(mode, f"{BASE_URL}/files/{name}?sig=S3CR3T", tmp_path, client=mock_client(handler))
+    assert "S3CR3T" not in str(caught.value)
+    assert requests == []
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("mode", MODES)

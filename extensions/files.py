@@ -119,13 +119,17 @@ def _atomic_destination(path: Path) -> Iterator[Any]:
         raise
 
 
+def _anonymous_client() -> AuthenticatedClient:
+    # No client, no credentials: an empty base URL has no origin, so nothing is ever authorised.
+    return AuthenticatedClient(base_url="", token="", timeout=_ANONYMOUS_TIMEOUT, follow_redirects=True)
+
+
 @contextmanager
 def _download_client(client: AuthenticatedClient | None) -> Iterator[AuthenticatedClient]:
     if client is not None:
         yield client
         return
-    # No client, no credentials: an empty base URL has no origin, so nothing is ever authorised.
-    anonymous = AuthenticatedClient(base_url="", token="", timeout=_ANONYMOUS_TIMEOUT, follow_redirects=True)
+    anonymous = _anonymous_client()
     with anonymous.get_httpx_client():
         yield anonymous
 
@@ -135,7 +139,7 @@ async def _async_download_client(client: AuthenticatedClient | None) -> AsyncIte
     if client is not None:
         yield client
         return
-    anonymous = AuthenticatedClient(base_url="", token="", timeout=_ANONYMOUS_TIMEOUT, follow_redirects=True)
+    anonymous = _anonymous_client()
     async with anonymous.get_async_httpx_client():
         yield anonymous
 

@@ -93,15 +93,10 @@ class DeadlineReached(Exception):
 # --- the stream objects ---------------------------------------------------------------------------
 
 
-class TextStream(Iterator[str]):
-    """The output text pieces of a stream, as they arrive; see the module docstring.
+class _StreamProgress:
+    """What a stream object reports about the stream so far; shared by the sync and async ones."""
 
-    Iterate it for text, or `events()` for every `ServerSentEvent` (output, logs, error, done):
-    both read the same connection, so use one of them. `text` is all the text so far.
-    """
-
-    def __init__(self, events: Generator[ServerSentEvent, None, None], state: StreamState) -> None:
-        self._events = events
+    def __init__(self, state: StreamState) -> None:
         self._state = state
 
     @property
@@ -116,12 +111,25 @@ class TextStream(Iterator[str]):
 
     @property
     def last_event_id(self) -> str:
+        """The last event id the server set ("" if none): what resuming sends as `Last-Event-ID`."""
         return self._state.last_event_id
 
     @property
     def done(self) -> bool:
         """Whether the stream reached its `done` event."""
         return self._state.done
+
+
+class TextStream(_StreamProgress, Iterator[str]):
+    """The output text pieces of a stream, as they arrive; see the module docstring.
+
+    Iterate it for text, or `events()` for every `ServerSentEvent` (output, logs, error, done):
+    both read the same connection, so use one of them. `text` is all the text so far.
+    """
+
+    def __init__(self, events: Generator[ServerSentEvent, None, None], state: StreamState) -> None:
+        super().__init__(state)
+        self._events = events
 
     def __next__(self) -> str:
         for event in self._events:
@@ -144,7 +152,7 @@ class TextStream(Iterator[str]):
         self.close()
 
 
-class AsyncTextStream(AsyncIterator[str]):
+class AsyncTextStream(_StreamProgress, AsyncIterator[str]):
     """`TextStream` for async code: `async for piece in ...`, `events()`, `aclose()`, `async with`.
 
     Leave the `async with` block (or call `aclose()`) when stopping early: an async generator
@@ -152,24 +160,8 @@ class AsyncTextStream(AsyncIterator[str]):
     """
 
     def __init__(self, events: AsyncGenerator[ServerSentEvent, None], state: StreamState) -> None:
+        super().__init__(state)
         self._events = events
-        self._state = state
-
-    @property
-    def text(self) -> str:
-        return self._state.text
-
-    @property
-    def logs(self) -> list[str]:
-        return list(self._state.log_lines)
-
-    @property
-    def last_event_id(self) -> str:
-        return self._state.last_event_id
-
-    @property
-    def done(self) -> bool:
-        return self._state.done
 
     async def __anext__(self) -> str:
         async for event in self._events:

@@ -19,6 +19,8 @@ from extensions._streaming import ResumePolicy
 from extensions.connection import InferenceClient
 from extensions.sse import ServerSentEvent
 from extensions.streaming import (
+    AsyncTextStream,
+    TextStream,
     async_stream,
     async_stream_prediction,
     stream,
@@ -173,6 +175,7 @@ def test_stream_posts_the_run_and_yields_pieces_as_they_come(mode: str) -> None:
     assert pieces == ["Hel", "lo\n", "wörld"]
     assert text_stream.text == "Hello\nwörld"
     assert text_stream.logs == ["booting"]
+    assert text_stream.last_event_id == "5"
     assert text_stream.done
     assert [event.event for event in seen] == ["logs", "output", "output", "output", "done"]
     (request,) = server.requests
@@ -181,6 +184,14 @@ def test_stream_posts_the_run_and_yields_pieces_as_they_come(mode: str) -> None:
     assert request.headers["accept"] == "text/event-stream"
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert server.bodies[0].closed
+
+
+@pytest.mark.parametrize("name", ["text", "logs", "last_event_id", "done"])
+def test_the_sync_and_async_streams_report_progress_with_the_same_documented_properties(name: str) -> None:
+    sync_property, async_property = getattr(TextStream, name), getattr(AsyncTextStream, name)
+    assert isinstance(sync_property, property)
+    assert sync_property.__doc__
+    assert async_property.__doc__ == sync_property.__doc__
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -1,5 +1,8 @@
 import pytest
 
+# The `mock_server` fixture: one mock server for the session, handed to each test clean.
+pytest_plugins = ["mock_server.pytest_plugin"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:

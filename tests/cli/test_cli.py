@@ -14,8 +14,6 @@ from extensions.cli import main, parse_input
 from mock_server.models import ECHO, FAIL, IMAGE_TO_VIDEO, LLAMA
 from mock_server.testing import MockServer
 
-pytest_plugins = ["mock_server.pytest_plugin"]
-
 Invoke = Callable[..., tuple[int, str, str]]
 
 

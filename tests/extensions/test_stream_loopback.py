@@ -30,12 +30,6 @@ LONG_PROMPT = {"prompt": "Tell me everything", "max_new_tokens": 2048, "min_new_
 
 
 @pytest.fixture(scope="module")
-def server_session() -> Iterator[MockServer]:
-    with MockServer(tokens=("test-token",), speed=200.0, faults=True) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def slow_server() -> Iterator[MockServer]:
     # Speed 5: a long chat stream (2048 pieces, the mock's cap) takes minutes, so it is surely
     # still arriving when a test looks at the connection.
@@ -44,11 +38,9 @@ def slow_server() -> Iterator[MockServer]:
 
 
 @pytest.fixture
-def server(server_session: MockServer) -> Iterator[MockServer]:
-    server_session.clear_faults()
-    server_session.clear_requests()
-    yield server_session
-    server_session.clear_faults()
+def server(mock_server: MockServer) -> MockServer:
+    """The session's mock server (speed 200, faults on), with no faults or requests left over."""
+    return mock_server
 
 
 class Sleeps(list[float]):

@@ -31,23 +31,15 @@ LONG = {"prompt": "Tell me everything", "max_new_tokens": 2000, "min_new_tokens"
 
 
 @pytest.fixture(scope="module")
-def fast_session() -> Iterator[MockServer]:
-    with MockServer(tokens=("test-token",), speed=200.0, faults=True) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def slow_session() -> Iterator[MockServer]:
     with MockServer(tokens=("test-token",), speed=10.0, faults=True) as server:
         yield server
 
 
 @pytest.fixture
-def fast(fast_session: MockServer) -> Iterator[MockServer]:
-    fast_session.clear_faults()
-    fast_session.clear_requests()
-    yield fast_session
-    fast_session.clear_faults()
+def fast(mock_server: MockServer) -> MockServer:
+    """The session's mock server (speed 200, faults on), with no faults or requests left over."""
+    return mock_server
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ Every call has an async twin named with an `async_` prefix.
 from generated_client.models import Prediction, PredictionStatus
 
 from ._retry import RetryPolicy
+from ._streaming import ResumePolicy
+from ._waiting import PollSchedule
 from .calls import async_cancel, async_create, async_get, async_run, cancel, create, get, run
 from .connection import InferenceClient, connect
 from .errors import (
@@ -56,11 +58,13 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "PollSchedule",
     "Prediction",
     "PredictionCanceledError",
     "PredictionError",
     "PredictionStatus",
     "RateLimitError",
+    "ResumePolicy",
     "RetryPolicy",
     "ServerError",
     "ServerSentEvent",

@@ -5,12 +5,13 @@ before anything happens, in this order, so that bad input always gets a clear 4x
 
     unknown path 404 · wrong method 405 (with Allow) · missing/wrong token 401 · bad path id or
     header 422 · body over the size limit 413 · body that is not application/json 415 · malformed
-    JSON 422 · body not matching the schema 422 · unknown model or version 422 · input not
-    matching the model's input schema 422
+    JSON 422 · body not matching the schema 422 (for the guide's models, the schema includes the
+    model's input schema) · unknown model or version 404
 
 Answers have exactly the documented shapes: `{"data": <prediction>}`, FastAPI-style
 `{"detail": "..."}` or `{"detail": [{"loc", "msg", "type"}]}` errors, 201 with `Location` for a
-created prediction, `text/event-stream` for streams. Two routes outside the spec need no token:
+created prediction, `text/event-stream` for streams, and an `X-Request-Id` header on every
+response (`mock_server.request_ids`). Two routes outside the spec need no token:
 `GET /openapi.yaml` (the spec this server implements) and `GET /files/<id>.mp4` (video outputs).
 With `faults=True`, the admin routes `POST/DELETE /_mock/faults` and `GET /_mock/requests` exist
 too (same bearer token).
@@ -34,8 +35,9 @@ from starlette.routing import Route
 from mock_server import files, sse
 from mock_server.auth import TokenChecker
 from mock_server.faults import ControlMiddleware, Fault, FaultBook, RequestLog, redact
-from mock_server.models import FakeModel, find_by_ref, find_by_version, known_refs
+from mock_server.models import find_by_ref, find_by_version, known_refs
 from mock_server.predictions import Prediction, Store
+from mock_server.request_ids import RequestIdMiddleware
 from mock_server.spec import Operation, Spec, ValidationIssue, load_spec
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -153,12 +155,6 @@ class Handlers:
             raise Problem(422, issues)
         return value
 
-    def check_input(self, model: FakeModel, values: dict[str, Any]) -> None:
-        if model.input_schema is not None:
-            issues = self.spec.check_component(model.input_schema, values, ("body", "input"))
-            if issues:
-                raise Problem(422, issues)
-
     def prediction(self, request: Request, owner: str, operation: Operation) -> Prediction:
         self.check_parameters(request, operation)
         prediction = self.store.get(owner, request.path_params["prediction_id"])
@@ -193,9 +189,7 @@ class Handlers:
         body = await self.json_body(request, operation)
         model = find_by_version(body["version"])
         if model is None:
-            detail = f"Unknown model version {body['version']!r}. This server knows: {known_refs()}."
-            raise Problem(422, [{"loc": ["body", "version"], "msg": detail, "type": "value_error"}])
-        self.check_input(model, body["input"])
+            raise Problem(404, f"Unknown model version {body['version']!r}. This server knows: {known_refs()}.")
         prediction = self.store.create(
             owner=owner,
             model=model,
@@ -230,8 +224,7 @@ class Handlers:
         body = await self.json_body(request, self.spec.operation(operation_id))
         model, problem = find_by_ref(body["model"])
         if model is None:
-            raise Problem(422, [{"loc": ["body", "model"], "msg": problem, "type": "value_error"}])
-        self.check_input(model, body["input"])
+            raise Problem(404, problem)
         return self.store.create(
             owner=owner, model=model, values=body["input"], base_url=self.base_url(request), stream=stream
         )
@@ -367,4 +360,5 @@ def create_app(
     app.state.store = store
     app.state.loop = None
     app.add_middleware(ControlMiddleware, faults=control.faults, log=control.requests, max_body_bytes=max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)  # outermost: planned faults get an id too
     return app

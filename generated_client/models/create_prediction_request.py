@@ -17,18 +17,20 @@ T = TypeVar("T", bound="CreatePredictionRequest")
 
 @_attrs_define
 class CreatePredictionRequest:
-    """
-    Attributes:
-        version (str): The model version to run (64 hex digits). Example:
-            5821a338d00033abaaba89080a17eb8783d9a17ed710a6b4246a18e0900ccad4.
-        input_ (PredictionInput): The model's input. Any model can be called, so this is an open object; the inputs
-            of the guide's models are described by `ImageToVideoInput`, `MistralInstructInput`
-            and `LlamaChatInput`.
-        stream (bool | Unset): Set `urls.stream` so that the output can be read as server-sent events. Default: False.
-        webhook (str | Unset): A URL that receives the prediction (as JSON, `POST`) on the events of
-            `webhook_events_filter`.
-        webhook_events_filter (list[WebhookEvent] | Unset): Which events are sent to `webhook`; all of them when
-            omitted.
+    """A prediction to start. For the guide's three model versions `input` must match that model's input schema; other
+    versions take any input object.
+
+        Attributes:
+            version (str): The model version to run (64 hex digits). Example:
+                5821a338d00033abaaba89080a17eb8783d9a17ed710a6b4246a18e0900ccad4.
+            input_ (PredictionInput): The model's input. Any model version can be named, so this is an open object; the
+                guide's models take `ImageToVideoInput`, `MistralInstructInput` and `LlamaChatInput`,
+                and the request bodies hold them to it.
+            stream (bool | Unset): Set `urls.stream` so that the output can be read as server-sent events. Default: False.
+            webhook (str | Unset): A URL that receives the prediction (as JSON, `POST`) on the events of
+                `webhook_events_filter`.
+            webhook_events_filter (list[WebhookEvent] | Unset): Which events are sent to `webhook`; all of them when
+                omitted.
     """
 
     version: str

@@ -8,7 +8,6 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.prediction_status import PredictionStatus
-from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.prediction_input import PredictionInput
@@ -21,46 +20,49 @@ T = TypeVar("T", bound="Prediction")
 
 @_attrs_define
 class Prediction:
-    """One run of one model version on one input.
+    """One run of one model version on one input. Every field is always sent, `null` while it has no value.
 
     Attributes:
         id (str): The prediction's id, for `getPrediction` and `cancelPrediction`. Example: ujebapbbulzpx25442efjv4qba.
+        model (None | str): The model, `owner/name`, when known. Example: meta/llama-2-7b-chat.
         version (str): The model version (64 hex digits).
         status (PredictionStatus | str): A `PredictionStatus`; any other string is a status newer than this document.
-        input_ (PredictionInput): The model's input. Any model can be called, so this is an open object; the inputs
-            of the guide's models are described by `ImageToVideoInput`, `MistralInstructInput`
-            and `LlamaChatInput`.
+        input_ (PredictionInput): The model's input. Any model version can be named, so this is an open object; the
+            guide's models take `ImageToVideoInput`, `MistralInstructInput` and `LlamaChatInput`,
+            and the request bodies hold them to it.
+        output (Any): The model's output, `null` until it has some; any JSON value, its shape set by the
+            model: language models give a list of text pieces, the video model a URL.
+        error (None | str): Why the prediction failed, when it did.
+        logs (None | str): The model's log output so far.
         created_at (datetime.datetime):
+        started_at (datetime.datetime | None):
+        completed_at (datetime.datetime | None):
         urls (PredictionUrls): Where to fetch, cancel and stream the prediction. Follow these rather than build paths.
-        model (None | str | Unset): The model, `owner/name`, when known. Example: meta/llama-2-7b-chat.
-        output (Any | Unset): The model's output once it has some; its shape depends on the model (language models give
-            a list of text pieces, the video model a URL).
-        error (None | str | Unset): Why the prediction failed, when it did.
-        logs (None | str | Unset): The model's log output so far.
-        started_at (datetime.datetime | None | Unset):
-        completed_at (datetime.datetime | None | Unset):
-        metrics (None | PredictionMetrics | Unset):
+        metrics (None | PredictionMetrics):
     """
 
     id: str
+    model: None | str
     version: str
     status: PredictionStatus | str
     input_: PredictionInput
+    output: Any
+    error: None | str
+    logs: None | str
     created_at: datetime.datetime
+    started_at: datetime.datetime | None
+    completed_at: datetime.datetime | None
     urls: PredictionUrls
-    model: None | str | Unset = UNSET
-    output: Any | Unset = UNSET
-    error: None | str | Unset = UNSET
-    logs: None | str | Unset = UNSET
-    started_at: datetime.datetime | None | Unset = UNSET
-    completed_at: datetime.datetime | None | Unset = UNSET
-    metrics: None | PredictionMetrics | Unset = UNSET
+    metrics: None | PredictionMetrics
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.prediction_metrics import PredictionMetrics  # noqa: PLC0415
 
         id = self.id
+
+        model: None | str
+        model = self.model
 
         version = self.version
 
@@ -72,50 +74,32 @@ class Prediction:
 
         input_ = self.input_.to_dict()
 
-        created_at = self.created_at.isoformat()
-
-        urls = self.urls.to_dict()
-
-        model: None | str | Unset
-        if isinstance(self.model, Unset):
-            model = UNSET
-        else:
-            model = self.model
-
         output = self.output
 
-        error: None | str | Unset
-        if isinstance(self.error, Unset):
-            error = UNSET
-        else:
-            error = self.error
+        error: None | str
+        error = self.error
 
-        logs: None | str | Unset
-        if isinstance(self.logs, Unset):
-            logs = UNSET
-        else:
-            logs = self.logs
+        logs: None | str
+        logs = self.logs
 
-        started_at: None | str | Unset
-        if isinstance(self.started_at, Unset):
-            started_at = UNSET
-        elif isinstance(self.started_at, datetime.datetime):
+        created_at = self.created_at.isoformat()
+
+        started_at: None | str
+        if isinstance(self.started_at, datetime.datetime):
             started_at = self.started_at.isoformat()
         else:
             started_at = self.started_at
 
-        completed_at: None | str | Unset
-        if isinstance(self.completed_at, Unset):
-            completed_at = UNSET
-        elif isinstance(self.completed_at, datetime.datetime):
+        completed_at: None | str
+        if isinstance(self.completed_at, datetime.datetime):
             completed_at = self.completed_at.isoformat()
         else:
             completed_at = self.completed_at
 
-        metrics: dict[str, Any] | None | Unset
-        if isinstance(self.metrics, Unset):
-            metrics = UNSET
-        elif isinstance(self.metrics, PredictionMetrics):
+        urls = self.urls.to_dict()
+
+        metrics: dict[str, Any] | None
+        if isinstance(self.metrics, PredictionMetrics):
             metrics = self.metrics.to_dict()
         else:
             metrics = self.metrics
@@ -125,27 +109,20 @@ class Prediction:
         field_dict.update(
             {
                 "id": id,
+                "model": model,
                 "version": version,
                 "status": status,
                 "input": input_,
+                "output": output,
+                "error": error,
+                "logs": logs,
                 "created_at": created_at,
+                "started_at": started_at,
+                "completed_at": completed_at,
                 "urls": urls,
+                "metrics": metrics,
             }
         )
-        if model is not UNSET:
-            field_dict["model"] = model
-        if output is not UNSET:
-            field_dict["output"] = output
-        if error is not UNSET:
-            field_dict["error"] = error
-        if logs is not UNSET:
-            field_dict["logs"] = logs
-        if started_at is not UNSET:
-            field_dict["started_at"] = started_at
-        if completed_at is not UNSET:
-            field_dict["completed_at"] = completed_at
-        if metrics is not UNSET:
-            field_dict["metrics"] = metrics
 
         return field_dict
 
@@ -157,6 +134,13 @@ class Prediction:
 
         d = dict(src_dict)
         id = d.pop("id")
+
+        def _parse_model(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        model = _parse_model(d.pop("model"))
 
         version = d.pop("version")
 
@@ -175,43 +159,26 @@ class Prediction:
 
         input_ = PredictionInput.from_dict(d.pop("input"))
 
+        output = d.pop("output")
+
+        def _parse_error(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        error = _parse_error(d.pop("error"))
+
+        def _parse_logs(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        logs = _parse_logs(d.pop("logs"))
+
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
-        urls = PredictionUrls.from_dict(d.pop("urls"))
-
-        def _parse_model(data: object) -> None | str | Unset:
+        def _parse_started_at(data: object) -> datetime.datetime | None:
             if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        model = _parse_model(d.pop("model", UNSET))
-
-        output = d.pop("output", UNSET)
-
-        def _parse_error(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        error = _parse_error(d.pop("error", UNSET))
-
-        def _parse_logs(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        logs = _parse_logs(d.pop("logs", UNSET))
-
-        def _parse_started_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
                 return data
             try:
                 if not isinstance(data, str):
@@ -221,14 +188,12 @@ class Prediction:
                 return started_at_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
+            return cast(datetime.datetime | None, data)
 
-        started_at = _parse_started_at(d.pop("started_at", UNSET))
+        started_at = _parse_started_at(d.pop("started_at"))
 
-        def _parse_completed_at(data: object) -> datetime.datetime | None | Unset:
+        def _parse_completed_at(data: object) -> datetime.datetime | None:
             if data is None:
-                return data
-            if isinstance(data, Unset):
                 return data
             try:
                 if not isinstance(data, str):
@@ -238,14 +203,14 @@ class Prediction:
                 return completed_at_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
+            return cast(datetime.datetime | None, data)
 
-        completed_at = _parse_completed_at(d.pop("completed_at", UNSET))
+        completed_at = _parse_completed_at(d.pop("completed_at"))
 
-        def _parse_metrics(data: object) -> None | PredictionMetrics | Unset:
+        urls = PredictionUrls.from_dict(d.pop("urls"))
+
+        def _parse_metrics(data: object) -> None | PredictionMetrics:
             if data is None:
-                return data
-            if isinstance(data, Unset):
                 return data
             try:
                 if not isinstance(data, dict):
@@ -255,23 +220,23 @@ class Prediction:
                 return metrics_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PredictionMetrics | Unset, data)
+            return cast(None | PredictionMetrics, data)
 
-        metrics = _parse_metrics(d.pop("metrics", UNSET))
+        metrics = _parse_metrics(d.pop("metrics"))
 
         prediction = cls(
             id=id,
+            model=model,
             version=version,
             status=status,
             input_=input_,
-            created_at=created_at,
-            urls=urls,
-            model=model,
             output=output,
             error=error,
             logs=logs,
+            created_at=created_at,
             started_at=started_at,
             completed_at=completed_at,
+            urls=urls,
             metrics=metrics,
         )
 

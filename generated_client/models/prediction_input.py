@@ -11,9 +11,9 @@ T = TypeVar("T", bound="PredictionInput")
 
 @_attrs_define
 class PredictionInput:
-    """The model's input. Any model can be called, so this is an open object; the inputs
-    of the guide's models are described by `ImageToVideoInput`, `MistralInstructInput`
-    and `LlamaChatInput`.
+    """The model's input. Any model version can be named, so this is an open object; the
+    guide's models take `ImageToVideoInput`, `MistralInstructInput` and `LlamaChatInput`,
+    and the request bodies hold them to it.
 
     """
 

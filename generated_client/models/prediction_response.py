@@ -18,7 +18,8 @@ class PredictionResponse:
     """The envelope around a prediction.
 
     Attributes:
-        data (Prediction): One run of one model version on one input.
+        data (Prediction): One run of one model version on one input. Every field is always sent, `null` while it has no
+            value.
     """
 
     data: Prediction

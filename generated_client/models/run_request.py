@@ -14,13 +14,15 @@ T = TypeVar("T", bound="RunRequest")
 
 @_attrs_define
 class RunRequest:
-    """
-    Attributes:
-        model (str): `owner/name:version`, the version being 64 hex digits. Example:
-            meta/llama-2-7b-chat:f1d50bb24186c52daae319ca8366e53debdaa9e0ae7ff976e918df752732ccc4.
-        input_ (PredictionInput): The model's input. Any model can be called, so this is an open object; the inputs
-            of the guide's models are described by `ImageToVideoInput`, `MistralInstructInput`
-            and `LlamaChatInput`.
+    """A model to run. For the guide's three models `input` must match that model's input schema; other models take any
+    input object.
+
+        Attributes:
+            model (str): `owner/name:version`, the version being 64 hex digits. Example:
+                meta/llama-2-7b-chat:f1d50bb24186c52daae319ca8366e53debdaa9e0ae7ff976e918df752732ccc4.
+            input_ (PredictionInput): The model's input. Any model version can be named, so this is an open object; the
+                guide's models take `ImageToVideoInput`, `MistralInstructInput` and `LlamaChatInput`,
+                and the request bodies hold them to it.
     """
 
     model: str

@@ -43,6 +43,11 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 404:
+        response_404 = ErrorResponse.from_dict(response.json())
+
+        return response_404
+
     if response.status_code == 413:
         response_413 = ErrorResponse.from_dict(response.json())
 
@@ -95,8 +100,12 @@ def sync_detailed(
      Runs a model on an input, waits for it to finish and answers with the finished
     prediction: `succeeded` with its output, or `failed` with its error.
 
+    For the guide's models the body's `input` must match that model's input schema;
+    any other model takes any input object, and an unknown one gets 404.
+
     Args:
-        body (RunRequest):
+        body (RunRequest): A model to run. For the guide's three models `input` must match that
+            model's input schema; other models take any input object.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,8 +136,12 @@ def sync(
      Runs a model on an input, waits for it to finish and answers with the finished
     prediction: `succeeded` with its output, or `failed` with its error.
 
+    For the guide's models the body's `input` must match that model's input schema;
+    any other model takes any input object, and an unknown one gets 404.
+
     Args:
-        body (RunRequest):
+        body (RunRequest): A model to run. For the guide's three models `input` must match that
+            model's input schema; other models take any input object.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -154,8 +167,12 @@ async def asyncio_detailed(
      Runs a model on an input, waits for it to finish and answers with the finished
     prediction: `succeeded` with its output, or `failed` with its error.
 
+    For the guide's models the body's `input` must match that model's input schema;
+    any other model takes any input object, and an unknown one gets 404.
+
     Args:
-        body (RunRequest):
+        body (RunRequest): A model to run. For the guide's three models `input` must match that
+            model's input schema; other models take any input object.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -184,8 +201,12 @@ async def asyncio(
      Runs a model on an input, waits for it to finish and answers with the finished
     prediction: `succeeded` with its output, or `failed` with its error.
 
+    For the guide's models the body's `input` must match that model's input schema;
+    any other model takes any input object, and an unknown one gets 404.
+
     Args:
-        body (RunRequest):
+        body (RunRequest): A model to run. For the guide's three models `input` must match that
+            model's input schema; other models take any input object.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -39,6 +39,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
+    if response.status_code == 404:
+        response_404 = ErrorResponse.from_dict(response.json())
+
+        return response_404
+
     if response.status_code == 413:
         response_413 = ErrorResponse.from_dict(response.json())
 
@@ -90,8 +95,11 @@ def sync_detailed(
     generated: `output` events carry the next piece of text, `logs` events log lines,
     `error` a failure (JSON body), and `done` (JSON body) ends the stream.
 
+    The body is the same as `runModel`'s, with the same checks.
+
     Args:
-        body (RunRequest):
+        body (RunRequest): A model to run. For the guide's three models `input` must match that
+            model's input schema; other models take any input object.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -123,8 +131,11 @@ def sync(
     generated: `output` events carry the next piece of text, `logs` events log lines,
     `error` a failure (JSON body), and `done` (JSON body) ends the stream.
 
+    The body is the same as `runModel`'s, with the same checks.
+
     Args:
-        body (RunRequest):
+        body (RunRequest): A model to run. For the guide's three models `input` must match that
+            model's input schema; other models take any input object.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,8 +162,11 @@ async def asyncio_detailed(
     generated: `output` events carry the next piece of text, `logs` events log lines,
     `error` a failure (JSON body), and `done` (JSON body) ends the stream.
 
+    The body is the same as `runModel`'s, with the same checks.
+
     Args:
-        body (RunRequest):
+        body (RunRequest): A model to run. For the guide's three models `input` must match that
+            model's input schema; other models take any input object.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -182,8 +196,11 @@ async def asyncio(
     generated: `output` events carry the next piece of text, `logs` events log lines,
     `error` a failure (JSON body), and `done` (JSON body) ends the stream.
 
+    The body is the same as `runModel`'s, with the same checks.
+
     Args:
-        body (RunRequest):
+        body (RunRequest): A model to run. For the guide's three models `input` must match that
+            model's input schema; other models take any input object.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

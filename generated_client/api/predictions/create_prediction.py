@@ -43,6 +43,11 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 404:
+        response_404 = ErrorResponse.from_dict(response.json())
+
+        return response_404
+
     if response.status_code == 413:
         response_413 = ErrorResponse.from_dict(response.json())
 
@@ -97,8 +102,13 @@ def sync_detailed(
     status is final. With `"stream": true` the prediction's `urls.stream` is set:
     follow it to read the output as server-sent events.
 
+    For the guide's model versions the body's `input` must match that model's input
+    schema; any other version takes any input object, and an unknown one gets 404.
+
     Args:
-        body (CreatePredictionRequest):
+        body (CreatePredictionRequest): A prediction to start. For the guide's three model
+            versions `input` must match that model's input schema; other versions take any input
+            object.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,8 +141,13 @@ def sync(
     status is final. With `"stream": true` the prediction's `urls.stream` is set:
     follow it to read the output as server-sent events.
 
+    For the guide's model versions the body's `input` must match that model's input
+    schema; any other version takes any input object, and an unknown one gets 404.
+
     Args:
-        body (CreatePredictionRequest):
+        body (CreatePredictionRequest): A prediction to start. For the guide's three model
+            versions `input` must match that model's input schema; other versions take any input
+            object.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -160,8 +175,13 @@ async def asyncio_detailed(
     status is final. With `"stream": true` the prediction's `urls.stream` is set:
     follow it to read the output as server-sent events.
 
+    For the guide's model versions the body's `input` must match that model's input
+    schema; any other version takes any input object, and an unknown one gets 404.
+
     Args:
-        body (CreatePredictionRequest):
+        body (CreatePredictionRequest): A prediction to start. For the guide's three model
+            versions `input` must match that model's input schema; other versions take any input
+            object.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -192,8 +212,13 @@ async def asyncio(
     status is final. With `"stream": true` the prediction's `urls.stream` is set:
     follow it to read the output as server-sent events.
 
+    For the guide's model versions the body's `input` must match that model's input
+    schema; any other version takes any input object, and an unknown one gets 404.
+
     Args:
-        body (CreatePredictionRequest):
+        body (CreatePredictionRequest): A prediction to start. For the guide's three model
+            versions `input` must match that model's input schema; other versions take any input
+            object.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

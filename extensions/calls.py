@@ -9,6 +9,9 @@ the `Prediction` unwrapped from its `{"data": ...}` envelope.
     prediction = get(client, prediction.id)
     prediction = cancel(client, prediction)
     prediction = run(client, MISTRAL, MistralInstructInput(prompt="Write a haiku"))
+
+Request fields beyond the model and its input (`stream`, `webhook`, and any field openapi.yaml
+gains) are keyword arguments, checked against the generated request model (`_requests`).
 """
 
 from __future__ import annotations
@@ -23,13 +26,12 @@ from generated_client.api.models import run_model
 from generated_client.api.predictions import cancel_prediction, create_prediction, get_prediction
 from generated_client.models.create_prediction_request import CreatePredictionRequest
 from generated_client.models.prediction import Prediction
-from generated_client.models.prediction_input import PredictionInput
 from generated_client.models.prediction_status import PredictionStatus
 from generated_client.models.run_request import RunRequest
 from generated_client.models.webhook_event import WebhookEvent
-from generated_client.types import UNSET
 
 from . import _http
+from ._requests import build_body
 from ._security import check_prediction_id, redact
 from .errors import PredictionCanceledError, PredictionError
 from .files import encode_input
@@ -50,25 +52,28 @@ def _create_kwargs(
     stream: bool,
     webhook: str | None,
     webhook_events_filter: Iterable[WebhookEvent | str] | None,
+    fields: Mapping[str, Any],
+    caller: str,
 ) -> dict[str, Any]:
-    body = CreatePredictionRequest(
-        # A full model ref "owner/name:version" is accepted too: the version is what follows ":".
-        version=version.rpartition(":")[2],
-        input_=PredictionInput.from_dict(encode_input(model_input)),
-        stream=stream,
-        webhook=UNSET if webhook is None else webhook,
-        webhook_events_filter=(
-            UNSET if webhook_events_filter is None else [WebhookEvent(event) for event in webhook_events_filter]
-        ),
-    )
-    return create_prediction._get_kwargs(body=body)
+    options = dict(fields, stream=stream)
+    if webhook is not None:
+        options["webhook"] = webhook
+    if webhook_events_filter is not None:
+        options["webhook_events_filter"] = list(webhook_events_filter)
+    # A full model ref "owner/name:version" is accepted too: the version is what follows ":".
+    required = {"version": version.rpartition(":")[2], "input": encode_input(model_input)}
+    return create_prediction._get_kwargs(body=build_body(CreatePredictionRequest, required, options, caller))
+
+
+def run_body(model: str, model_input: ModelInput, fields: Mapping[str, Any], caller: str) -> RunRequest:
+    """The body of /v1/run and /v1/run_sse."""
+    return build_body(RunRequest, {"model": model, "input": encode_input(model_input)}, fields, caller)
 
 
 def _run_kwargs(
-    client: AuthenticatedClient, model: str, model_input: ModelInput, timeout: httpx.Timeout
+    client: AuthenticatedClient, model: str, model_input: ModelInput, timeout: httpx.Timeout, fields: Mapping[str, Any]
 ) -> dict[str, Any]:
-    body = RunRequest(model=model, input_=PredictionInput.from_dict(encode_input(model_input)))
-    kwargs = run_model._get_kwargs(body=body)
+    kwargs = run_model._get_kwargs(body=run_body(model, model_input, fields, "run"))
     run_timeout = getattr(client, "run_timeout", None)
     if run_timeout is not None and timeout.read is not None:
         # /v1/run answers only when the model is done: wait longer for it than for other calls.
@@ -97,21 +102,23 @@ def create(
     stream: bool = False,
     webhook: str | None = None,
     webhook_events_filter: Iterable[WebhookEvent | str] | None = None,
+    **fields: Any,
 ) -> Prediction:
     """Start a prediction and return it at once, before the model has run.
 
     `version` is the 64-hex model version (or a full `owner/name:version` ref). `input` is a dict
     or a typed input model (`ImageToVideoInput`, ...); local files in it (`pathlib.Path`, open
     binary files) are sent as `data:` URIs. With `stream=True` the prediction's `urls.stream` is
-    set. Retried only when the request cannot have reached the server, or on 429: a retry never
-    creates a second prediction.
+    set. Other keyword arguments are further fields of `CreatePredictionRequest` (a field the
+    spec gains works at once). Retried only when the request cannot have reached the server, or
+    on 429: a retry never creates a second prediction.
 
     Example:
         >>> prediction = create(client, IMAGE_TO_VIDEO, {"image": Path("statue.jpg"), "prompt": "statues talking"})
         >>> prediction.status
         <PredictionStatus.STARTING: 'starting'>
     """
-    kwargs = _create_kwargs(version, input, stream, webhook, webhook_events_filter)
+    kwargs = _create_kwargs(version, input, stream, webhook, webhook_events_filter, fields, "create")
     return _http.parse_prediction(_http.send(client, kwargs, idempotent=False), client)
 
 
@@ -151,17 +158,18 @@ def cancel_before(
     return _http.parse_prediction(_http.send(client, kwargs, idempotent=True, deadline=deadline), client)
 
 
-def run(client: AuthenticatedClient, model: str, input: ModelInput) -> Prediction:
+def run(client: AuthenticatedClient, model: str, input: ModelInput, **fields: Any) -> Prediction:
     """Run a model (`owner/name:version`) and return the finished, succeeded prediction.
 
     Raises `PredictionError` (with `.prediction`) when the prediction failed and
     `PredictionCanceledError` when it was canceled. Waits up to the client's `run_timeout`.
+    Keyword arguments are further fields of `RunRequest`, if the spec has any.
 
     Example:
         >>> run(client, MISTRAL, MistralInstructInput(prompt="A haiku about ham")).output
         ['Steamed', ' hams', ...]
     """
-    kwargs = _run_kwargs(client, model, input, client.get_httpx_client().timeout)
+    kwargs = _run_kwargs(client, model, input, client.get_httpx_client().timeout, fields)
     response = _http.send(client, kwargs, idempotent=False)
     return _finished(_http.parse_prediction(response, client), client, _http.attempts_of(response))
 
@@ -174,13 +182,14 @@ async def async_create(
     stream: bool = False,
     webhook: str | None = None,
     webhook_events_filter: Iterable[WebhookEvent | str] | None = None,
+    **fields: Any,
 ) -> Prediction:
     """`create` for async code.
 
     Example:
         >>> prediction = await async_create(client, LLAMA, {"prompt": "Hello"}, stream=True)
     """
-    kwargs = _create_kwargs(version, input, stream, webhook, webhook_events_filter)
+    kwargs = _create_kwargs(version, input, stream, webhook, webhook_events_filter, fields, "async_create")
     return _http.parse_prediction(await _http.async_send(client, kwargs, idempotent=False), client)
 
 
@@ -218,12 +227,12 @@ async def async_cancel_before(
     return _http.parse_prediction(await _http.async_send(client, kwargs, idempotent=True, deadline=deadline), client)
 
 
-async def async_run(client: AuthenticatedClient, model: str, input: ModelInput) -> Prediction:
+async def async_run(client: AuthenticatedClient, model: str, input: ModelInput, **fields: Any) -> Prediction:
     """`run` for async code.
 
     Example:
         >>> prediction = await async_run(client, MISTRAL, {"prompt": "A haiku about ham"})
     """
-    kwargs = _run_kwargs(client, model, input, client.get_async_httpx_client().timeout)
+    kwargs = _run_kwargs(client, model, input, client.get_async_httpx_client().timeout, fields)
     response = await _http.async_send(client, kwargs, idempotent=False)
     return _finished(_http.parse_prediction(response, client), client, _http.attempts_of(response))

@@ -8,7 +8,9 @@
 
 The token and base URL come from --token / --base-url or INFERENCE_API_TOKEN /
 INFERENCE_API_BASE_URL. `-i key=value` values are JSON when they parse as JSON (numbers, true,
-lists...), text otherwise; `-i key=@path` sends a local file (as a data URI). Predictions print as
+lists...), text otherwise; `-i key=@path` sends a local file (as a data URI). Every other field of
+the request body has an option of its own, derived from the generated request models (`create
+--help` lists them). Predictions print as
 JSON; a run's text output prints as text. Errors print one line to stderr and exit 1 (2 for
 bad arguments, 130 when interrupted).
 """
@@ -23,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from generated_client import AuthenticatedClient
-from generated_client.models import Prediction
+from generated_client.models import CreatePredictionRequest, Prediction, RunRequest
 
 from . import calls, files, streaming, waiting
+from ._requests import add_request_options, request_options
 from .connection import connect
 from .errors import APIError
 
@@ -84,16 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a model and print its output")
     run.add_argument("model", help="owner/name:version")
     with_input(run)
+    add_request_options(run, RunRequest)
     run.add_argument("--json", action="store_true", help="print the whole prediction as JSON")
 
     stream = commands.add_parser("stream", help="run a language model and print its output as it is generated")
     stream.add_argument("model", help="owner/name:version")
     with_input(stream)
+    add_request_options(stream, RunRequest)
 
     create = commands.add_parser("create", help="create a prediction and print it")
     create.add_argument("version", help="the model version (64 hex digits)")
     with_input(create)
     create.add_argument("--stream", action="store_true", help="ask for an event stream (urls.stream)")
+    add_request_options(create, CreatePredictionRequest, skip=("stream",))
     create.add_argument("--wait", action="store_true", help="wait until it finishes, then print it")
     create.add_argument("--timeout", type=float, default=600.0, help="with --wait: give up after this many seconds")
 
@@ -113,15 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def execute(args: argparse.Namespace, client: AuthenticatedClient) -> None:
     if args.command == "run":
-        prediction = calls.run(client, args.model, parse_input(args.input))
+        prediction = calls.run(client, args.model, parse_input(args.input), **request_options(args))
         show_prediction(prediction) if args.json else show_output(prediction)
     elif args.command == "stream":
-        for piece in streaming.stream(client, args.model, parse_input(args.input)):
+        for piece in streaming.stream(client, args.model, parse_input(args.input), **request_options(args)):
             sys.stdout.write(piece)
             sys.stdout.flush()
         sys.stdout.write("\n")
     elif args.command == "create":
-        prediction = calls.create(client, args.version, parse_input(args.input), stream=args.stream)
+        options = request_options(args)
+        prediction = calls.create(client, args.version, parse_input(args.input), stream=args.stream, **options)
         if args.wait:
             prediction = waiting.wait(client, prediction, timeout=args.timeout, cancel_on_interrupt=True)
         show_prediction(prediction)

@@ -46,8 +46,6 @@ from generated_client import AuthenticatedClient
 from generated_client.api.models import run_model_sse
 from generated_client.api.predictions import stream_prediction as stream_prediction_endpoint
 from generated_client.models.prediction import Prediction
-from generated_client.models.prediction_input import PredictionInput
-from generated_client.models.run_request import RunRequest
 from generated_client.types import UNSET
 
 # The client's sleep hooks (InferenceClient.sleep / async_sleep) also time our reconnections.
@@ -64,8 +62,8 @@ from ._http import (
 )
 from ._http import _describe as describe_request
 from ._streaming import ResumePolicy, StreamState
+from .calls import run_body
 from .errors import APIError, APIResponseError, APIStatusError, StreamError
-from .files import encode_input
 from .sse import ServerSentEvent
 
 __all__ = [
@@ -187,9 +185,10 @@ class AsyncTextStream(_StreamProgress, AsyncIterator[str]):
 # --- shared pieces --------------------------------------------------------------------------------
 
 
-def _run_request_kwargs(model: str, model_input: Mapping[str, Any] | Any) -> dict[str, Any]:
-    body = RunRequest(model=model, input_=PredictionInput.from_dict(encode_input(model_input)))
-    kwargs = run_model_sse._get_kwargs(body=body)
+def _run_request_kwargs(
+    model: str, model_input: Mapping[str, Any] | Any, fields: Mapping[str, Any], caller: str
+) -> dict[str, Any]:
+    kwargs = run_model_sse._get_kwargs(body=run_body(model, model_input, fields, caller))
     kwargs["headers"]["Accept"] = _EVENT_STREAM
     return kwargs
 
@@ -306,15 +305,17 @@ def stream(
     input: Mapping[str, Any] | Any,
     *,
     on_event: EventCallback | None = None,
+    **fields: Any,
 ) -> TextStream:
     """Run `model` ("owner/name:version") on `input` and stream its output text (POST /v1/run_sse).
 
     `input` is a dict or a typed input model (such as `LlamaChatInput`); local files in it are
-    sent as `data:` URIs. `on_event` is called with every event, logs included. The request is
-    sent when iteration starts.
+    sent as `data:` URIs. `on_event` is called with every event, logs included. Other keyword
+    arguments are further fields of `RunRequest`, if the spec has any. The request is sent when
+    iteration starts.
     """
     state = StreamState()
-    return TextStream(_run_events(client, _run_request_kwargs(model, input), state, on_event), state)
+    return TextStream(_run_events(client, _run_request_kwargs(model, input, fields, "stream"), state, on_event), state)
 
 
 def _run_events(
@@ -411,10 +412,12 @@ def async_stream(
     input: Mapping[str, Any] | Any,
     *,
     on_event: EventCallback | None = None,
+    **fields: Any,
 ) -> AsyncTextStream:
     """`stream` for async code: `async with async_stream(...) as text: async for piece in text: ...`."""
     state = StreamState()
-    return AsyncTextStream(_async_run_events(client, _run_request_kwargs(model, input), state, on_event), state)
+    kwargs = _run_request_kwargs(model, input, fields, "async_stream")
+    return AsyncTextStream(_async_run_events(client, kwargs, state, on_event), state)
 
 
 async def _async_run_events(

@@ -10,6 +10,10 @@ Five models, each known by its full reference `owner/name:version`:
 - `ECHO`: output is its input object, unchanged.
 - `FAIL`: always ends `failed`, with an error message.
 
+ECHO and FAIL exist on the mock server only: openapi.yaml does not name them (their versions are
+SHA-256 hashes of their names), so, like any model the spec does not name, they take any input
+object. Any other version is unknown: 404.
+
 A run is a *script*: a list of steps, each due a number of model-seconds after the prediction was
 created (at speed 1.0: a ~0.5 s boot, then ~20 text pieces per second). Scripts are pure data; the
 runner in `mock_server.predictions` plays them back at the server's speed.

@@ -6,8 +6,6 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="PredictionMetrics")
 
 
@@ -15,24 +13,23 @@ T = TypeVar("T", bound="PredictionMetrics")
 class PredictionMetrics:
     """
     Attributes:
-        predict_time (float | None | Unset): Seconds the model ran.
+        predict_time (float | None): Seconds the model ran.
     """
 
-    predict_time: float | None | Unset = UNSET
+    predict_time: float | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        predict_time: float | None | Unset
-        if isinstance(self.predict_time, Unset):
-            predict_time = UNSET
-        else:
-            predict_time = self.predict_time
+        predict_time: float | None
+        predict_time = self.predict_time
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if predict_time is not UNSET:
-            field_dict["predict_time"] = predict_time
+        field_dict.update(
+            {
+                "predict_time": predict_time,
+            }
+        )
 
         return field_dict
 
@@ -40,14 +37,12 @@ class PredictionMetrics:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
 
-        def _parse_predict_time(data: object) -> float | None | Unset:
+        def _parse_predict_time(data: object) -> float | None:
             if data is None:
                 return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
+            return cast(float | None, data)
 
-        predict_time = _parse_predict_time(d.pop("predict_time", UNSET))
+        predict_time = _parse_predict_time(d.pop("predict_time"))
 
         prediction_metrics = cls(
             predict_time=predict_time,

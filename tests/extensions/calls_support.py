@@ -24,17 +24,24 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def prediction_json(**overrides: Any) -> dict[str, Any]:
-    """A prediction as the API sends it, inside no envelope."""
+    """A prediction as the API sends it (every field, null while empty), inside no envelope."""
     prediction: dict[str, Any] = {
         "id": "ujebapbbulzpx25442efjv4qba",
+        "model": "ali-vilab/i2vgen-xl",
         "version": VERSION,
         "status": "starting",
         "input": {"prompt": "hi"},
+        "output": None,
+        "error": None,
+        "logs": "",
         "created_at": "2024-05-01T12:00:00+00:00",
+        "started_at": None,
+        "completed_at": None,
         "urls": {
             "get": f"{BASE_URL}/v1/predictions/ujebapbbulzpx25442efjv4qba",
             "cancel": f"{BASE_URL}/v1/predictions/ujebapbbulzpx25442efjv4qba/cancel",
         },
+        "metrics": None,
     }
     prediction.update(overrides)
     return prediction

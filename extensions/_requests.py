@@ -1,0 +1,147 @@
+"""Request bodies built from the generated request models, field by field.
+
+`create`, `run` and `stream` take the request fields of `CreatePredictionRequest` / `RunRequest`
+as keyword arguments, and the CLI derives an option from each: when openapi.yaml gains a request
+field and `scripts/regenerate` runs, the new field reaches the SDK and the CLI with no hand edit.
+
+    body = build_body(CreatePredictionRequest, {"version": v, "input": values}, {"stream": True}, "create")
+    fields = request_fields(CreatePredictionRequest)   # RequestField(name, json_name, annotation, required, help)
+
+Values may be given as the generated types or as their JSON form (`"start"` for
+`WebhookEvent.START`): the body goes through the model's own `from_dict`, which converts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import enum
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, Self, TypeVar
+
+import attrs
+
+__all__ = ["RequestField", "add_request_options", "build_body", "request_fields", "request_options"]
+
+
+class RequestModel(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self: ...
+
+
+Model = TypeVar("Model", bound=RequestModel)
+
+
+@attrs.frozen
+class RequestField:
+    """One field of a generated request model."""
+
+    name: str  # the Python keyword (`input_`)
+    json_name: str  # the JSON property (`input`)
+    annotation: str  # as generated, e.g. "list[WebhookEvent] | Unset"
+    required: bool
+    help: str
+
+    @property
+    def is_list(self) -> bool:
+        return self.annotation.startswith("list[")
+
+    @property
+    def is_flag(self) -> bool:
+        return self.annotation.split(" | ")[0] == "bool"
+
+    @property
+    def option(self) -> str:
+        return "--" + self.json_name.replace("_", "-")
+
+
+def _descriptions(model_class: type) -> dict[str, str]:
+    """`name (type): description` entries of a generated model's docstring."""
+    entries = re.findall(r"^\s+(\w+) \([^)]*\): (.+?)(?=\n\s+\w+ \(|\n\s*$|\Z)", model_class.__doc__ or "", re.M | re.S)
+    return {name: " ".join(text.split()) for name, text in entries}
+
+
+def request_fields(model_class: type) -> tuple[RequestField, ...]:
+    """Every field of a generated request model, in declaration order."""
+    descriptions = _descriptions(model_class)
+    return tuple(
+        RequestField(
+            name=field.name,
+            # The generator appends "_" to names that are Python keywords or builtins (`input_`).
+            json_name=field.name.removesuffix("_"),
+            annotation=str(field.type),
+            required=field.default is attrs.NOTHING,
+            help=descriptions.get(field.name, ""),
+        )
+        for field in attrs.fields(model_class)
+    )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return value
+
+
+def build_body(model_class: type[Model], required: Mapping[str, Any], options: Mapping[str, Any], caller: str) -> Model:
+    """The request model from its required JSON fields and keyword options (Python field names).
+
+    An option the model does not have is a TypeError naming it, as for any function; a value of
+    the wrong kind is a ValueError from the model's `from_dict`.
+    """
+    fields = {field.name: field for field in request_fields(model_class)}
+    unknown = sorted(set(options) - set(fields))
+    if unknown:
+        known = ", ".join(name for name, field in fields.items() if not field.required)
+        raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r} (request fields: {known})")
+    body = dict(required) | {fields[name].json_name: _json_value(value) for name, value in options.items()}
+    try:
+        return model_class.from_dict(body)
+    except KeyError as missing:
+        raise TypeError(f"{caller}() is missing the required request field {missing.args[0]!r}") from None
+
+
+# The command line: one option per request field.
+
+
+def _cli_value(raw: str) -> Any:
+    """JSON when it parses (numbers, true, lists), text otherwise: as `-i key=value`."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def add_request_options(parser: argparse.ArgumentParser, model_class: type, skip: Sequence[str] = ()) -> None:
+    """An option for every optional field of `model_class` not in `skip` (names of options already there)."""
+    for field in request_fields(model_class):
+        if field.required or field.name in skip:
+            continue
+        dest = f"request_field_{field.name}"
+        help_text = f"{field.help} (request field {field.json_name!r})".strip()
+        if field.is_flag:
+            parser.add_argument(field.option, dest=dest, action="store_true", default=None, help=help_text)
+            continue
+        action = "append" if field.is_list else "store"
+        help_text += "; repeatable" if field.is_list else ""
+        parser.add_argument(field.option, dest=dest, action=action, type=_cli_value, metavar="VALUE", help=help_text)
+
+
+def request_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The request fields given on the command line, by Python field name."""
+    prefix = "request_field_"
+    return {
+        name.removeprefix(prefix): value
+        for name, value in vars(args).items()
+        if name.startswith(prefix) and value is not None
+    }

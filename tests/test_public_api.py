@@ -1,4 +1,4 @@
-"""The public names DESIGN.md promises exist, with their async twins."""
+"""The public names the README documents exist, with their async twins."""
 
 from __future__ import annotations
 

@@ -69,7 +69,7 @@ def test_guide_snippets_get_the_documented_answers(server: MockServer) -> None:
     fetched = documented(json.loads(printed), "PredictionResponse")["data"]
     assert fetched["id"] == created["id"] and fetched["input"] == created["input"]
 
-    # The guide's cancel example sends no token; every request must carry one (DESIGN.md).
+    # The guide's cancel example sends no token; every request must carry one (docs/design.md, A16).
     response, printed = run_snippet(cancel, server, prediction_id=created["id"])
     assert response.status_code == 401
     assert "token" in documented(json.loads(printed), "ErrorResponse")["detail"].lower()

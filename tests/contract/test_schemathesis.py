@@ -30,7 +30,7 @@ LINKED = (
     "POST /v1/predictions/{prediction_id}/cancel",
     "GET /v1/predictions/{prediction_id}/stream",
 )
-# Observed with --max-examples 100 on seeds 1-3: 25-69% per operation (docs/design.md).
+# Observed with --max-examples 100 on seeds 1-3: 24-66% per operation (docs/design.md).
 MIN_POSITIVE_SHARE = 0.10
 
 

@@ -1,4 +1,4 @@
-"""Event streams: /v1/run_sse and the prediction stream URL, as the spec and DESIGN.md describe."""
+"""Event streams: /v1/run_sse and the prediction stream URL, as openapi.yaml describes them (docs/design.md, A7, A8)."""
 
 from __future__ import annotations
 

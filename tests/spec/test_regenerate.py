@@ -43,3 +43,31 @@ def test_a_hand_edit_fails_the_check_with_a_readable_diff(tmp_path: Path) -> Non
 
 def test_generated_package_is_typed() -> None:
     assert (ROOT / "generated_client" / "py.typed").exists()
+
+
+def test_the_summary_lists_operations_and_fields_added_removed_and_retyped_breaking_ones_marked() -> None:
+    from tests.spec.regenerate_script import regenerate_module
+
+    regenerate = regenerate_module()
+    model = "from attrs import define\n\n@define\nclass Request:\n    version: str\n{}"
+    operation = "def sync(*, client: Client, body: Request) -> Response | None:\n    pass\n"
+    old = {
+        "models/request.py": model.format("    stream: bool | Unset = False\n    seed: int | Unset = UNSET\n"),
+        "api/predictions/create.py": operation,
+        "api/predictions/old.py": operation,
+    }
+    new = {
+        "models/request.py": model.format("    stream: str | Unset = False\n    priority: int | Unset = UNSET\n"),
+        "models/event.py": "class Event(StrEnum):\n    START = 'start'\n",
+        "api/predictions/create.py": operation.replace("body: Request)", "body: Request, tag: str)"),
+    }
+    changes = regenerate.api_changes(regenerate.public_api(old), regenerate.public_api(new))
+    assert changes == [
+        "- operation predictions.old removed  BREAKING",
+        "+ model Event added",
+        "- model Request: seed removed  BREAKING",
+        "+ model Request: priority added (int | Unset, optional)",
+        "~ model Request: stream retyped bool | Unset -> str | Unset  BREAKING",
+        "+ operation predictions.create: tag added (str, required)  BREAKING",
+    ]
+    assert regenerate.api_changes(regenerate.public_api(old), regenerate.public_api(old)) == []

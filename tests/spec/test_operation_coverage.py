@@ -8,6 +8,7 @@ the server's request log, that they really send that operation.
 
 from __future__ import annotations
 
+import argparse
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -110,8 +111,8 @@ def test_its_sdk_call_sends_it(operation_id: str, mock_server: MockServer) -> No
 @pytest.mark.parametrize("operation_id", sorted(COVERAGE))
 def test_its_cli_command_sends_it(operation_id: str, mock_server: MockServer) -> None:
     command = COVERAGE[operation_id].cli
-    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    assert command[0] in commands
+    subcommands = [action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction)]
+    assert command[0] in subcommands[0]._name_parser_map
     with connect(mock_server.token, mock_server.base_url) as client:
         ids = {"{id}": _created(client), "{stream_id}": _created(client, stream=True)}
     mock_server.clear_requests()

@@ -2,7 +2,7 @@
 
     with RecordingServer(status=201, body={"data": {...}}) as server:   # or content=b"...", content_type=...
         ...  # point something at server.base_url
-        server.requests  # [RecordedCall(method, path, headers, body), ...]
+        server.requests  # [RecordedRequest(method, path, headers, body), ...], as the mock server's log
 
 For tests that must show what a program sends (or that it sends nothing at all), without the
 mock server's validation in the way. Not a test module.
@@ -16,18 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
-import attrs
-
-
-@attrs.frozen
-class RecordedCall:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+from mock_server.faults import RecordedRequest
 
 
 class RecordingServer:
@@ -40,16 +29,15 @@ class RecordingServer:
         content: bytes | None = None,
         content_type: str = "application/json",
     ) -> None:
-        self.requests: list[RecordedCall] = []
+        self.requests: list[RecordedRequest] = []
         recorder = self
         answer = json.dumps(body).encode() if content is None else content
 
         class Handler(BaseHTTPRequestHandler):
             def _record_and_answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                recorder.requests.append(
-                    RecordedCall(self.command, self.path, dict(self.headers.items()), self.rfile.read(length))
-                )
+                received = {name.lower(): value for name, value in self.headers.items()}
+                recorder.requests.append(RecordedRequest(self.command, self.path, received, self.rfile.read(length)))
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(answer)))

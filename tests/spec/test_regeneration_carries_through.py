@@ -87,7 +87,7 @@ def cli_arguments(field: str, value: Any) -> list[str]:
 
 
 def sent_bodies(server: RecordingServer) -> list[Any]:
-    return [call.json() for call in server.requests]
+    return [json.loads(request.body) for request in server.requests]
 
 
 def test_every_optional_request_field_is_checked() -> None:
@@ -181,7 +181,7 @@ with RecordingServer(201, {{"data": prediction_json()}}) as server:
         create(client, {VERSION!r}, {{"prompt": "hi"}}, priority=5)
     command = ["create", {VERSION!r}, "-i", "prompt=hi", "--priority", "5"]
     main(["--token", "token", "--base-url", server.base_url, *command])
-    print("BODIES", json.dumps([call.json() for call in server.requests]))
+    print("BODIES", json.dumps([json.loads(request.body) for request in server.requests]))
 """
     environment = os.environ | {"PYTHONPATH": os.pathsep.join([str(package.parent), str(ROOT)])}
     result = subprocess.run(

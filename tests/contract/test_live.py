@@ -5,9 +5,9 @@
 It creates real predictions on that account (README, "Live tests"), so it is careful about what
 it sends:
 
-- only positive cases (bodies the spec calls valid), from the spec's examples (the guide's own
-  calls), a few generated ones per operation, and a few stateful sequences (create, then get,
-  cancel or stream that prediction);
+- only positive cases (requests the spec calls valid): a few generated ones per operation and a
+  few stateful sequences (create, then get, cancel or stream that prediction), about 40 requests
+  of which about 20 create or run a prediction, most naming a version that does not exist (404);
 - never a `webhook` (the service would call whatever host schemathesis made up): the document it
   reads has no webhook fields, and `additionalProperties: false` keeps them out;
 - cheap inputs: the guide's models get small token and frame counts (a narrower, still valid

@@ -99,10 +99,11 @@ def build_body(model_class: type[Model], required: Mapping[str, Any], options: M
     An option the model does not have is a TypeError naming it, as for any function; a value of
     the wrong kind is a ValueError from the model's `from_dict`.
     """
-    fields = {field.name: field for field in request_fields(model_class)}
+    # Required fields are the caller's positional arguments, never options.
+    fields = {field.name: field for field in request_fields(model_class) if not field.required}
     unknown = sorted(set(options) - set(fields))
     if unknown:
-        known = ", ".join(name for name, field in fields.items() if not field.required)
+        known = ", ".join(fields)
         raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r} (request fields: {known})")
     body = dict(required) | {fields[name].json_name: _json_value(value) for name, value in options.items()}
     try:

@@ -1,8 +1,10 @@
 """openapi.yaml, loaded once and turned into request validators.
 
 The server has no schemas of its own: every body, path parameter and header it accepts is checked
-with jsonschema against the spec's own components, `$ref`s resolved inside the loaded YAML. This
-module is pure (no I/O after loading) and knows nothing about HTTP frameworks.
+with jsonschema against the spec's own components, `$ref`s resolved inside the loaded YAML. That
+includes each guide model's input schema, which the request bodies apply with `if`/`then` on the
+model version: the server is exactly as strict as the spec. This module is pure (no I/O after
+loading) and knows nothing about HTTP frameworks.
 
     spec = load_spec()
     operation = spec.operation("createPrediction")

@@ -142,6 +142,8 @@ def test_run_and_async_run_take_request_fields_too() -> None:
         assert sent_bodies(server) == [{"model": LLAMA, "input": {"prompt": "hi"}}] * 2
     with pytest.raises(TypeError, match="create\\(\\) got an unexpected keyword argument 'priorty'"):
         create(client, VERSION, {"prompt": "hi"}, priorty=5)
+    with pytest.raises(TypeError, match="create\\(\\) got an unexpected keyword argument 'input_'"):
+        create(client, VERSION, {"prompt": "hi"}, input_={})
 
 
 ADD_PRIORITY = """

@@ -15,12 +15,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.recording_server import RecordingServer
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDINARY = ("INFERENCE_API_TOKEN", "INFERENCE_API_BASE_URL")
 
 
+@pytest.mark.timeout(600)
 def test_the_contract_tests_send_nothing_to_the_ordinary_variables() -> None:
     with RecordingServer(status=200, body={}) as trap:
         environment = {name: value for name, value in os.environ.items() if not name.startswith("INFERENCE_API_")}

@@ -30,6 +30,8 @@ LINKED = (
     "POST /v1/predictions/{prediction_id}/cancel",
     "GET /v1/predictions/{prediction_id}/stream",
 )
+# One `st run` of ~2,000 cases takes 20-50 s on a shared 2-core machine: more than the default timeout allows.
+pytestmark = pytest.mark.timeout(600)
 # Observed with --max-examples 100 on seeds 1-3: 24-66% per operation (docs/design.md).
 MIN_POSITIVE_SHARE = 0.10
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import base64
 import mimetypes
 import os
-import tempfile
+import stat
 import unicodedata
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path, PurePath
+from secrets import token_hex
 from typing import Any, Protocol
 
 import anyio
@@ -30,6 +31,7 @@ __all__ = ["ProgressCallback", "async_download", "download", "encode_input", "to
 ProgressCallback = Callable[[int, int | None], object]
 DEFAULT_CHUNK_SIZE = 64 * 1024
 _ANONYMOUS_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 
 class _HasToDict(Protocol):
@@ -103,19 +105,31 @@ def encode_input(model_input: Mapping[str, Any] | _HasToDict) -> dict[str, Any]:
     return encoded
 
 
+# A new file gets 0o666 less the umask, as `open(path, "wb")` gives it (NamedTemporaryFile would
+# make it 0o600); a file it replaces keeps its mode, as it would when opened for writing.
+_NEW_FILE_MODE = 0o666
+
+
 @contextmanager
 def _atomic_destination(path: Path) -> Iterator[Any]:
     """A temporary file beside `path`, renamed over it on success and removed on any error."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, on every path)
-        dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    temporary = path.with_name(f".{path.name}.{token_hex(6)}.part")
+    handle = open(  # noqa: SIM115 (closed below, on every path)
+        os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, _NEW_FILE_MODE), "wb"
     )
     try:
         with handle:
+            if mode is not None:
+                os.chmod(handle.fileno(), mode)
             yield handle
-        os.replace(handle.name, path)
+        os.replace(temporary, path)
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 

@@ -7,6 +7,8 @@ import io
 import itertools
 import json
 import logging
+import os
+import stat
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -305,3 +307,29 @@ def test_download_sends_the_token_only_to_the_clients_origin(mode: str, tmp_path
     do_download(mode, f"{BASE_URL}/files/a.mp4", tmp_path / "a", client=client)
     do_download(mode, "https://cdn.test/files/a.mp4", tmp_path / "b", client=client)
     assert seen == [f"Bearer {TOKEN}", None]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+@pytest.mark.parametrize("mode", MODES)
+def test_a_download_gets_the_mode_open_would_give(mode: str, umask: int, tmp_path: Path) -> None:
+    client = mock_client(file_server)
+    previous = os.umask(umask)
+    try:
+        with (tmp_path / "opened.mp4").open("wb"):
+            pass
+        saved = do_download(mode, f"{BASE_URL}/files/out.mp4", tmp_path / "video.mp4", client=client)
+    finally:
+        os.umask(previous)
+    expected = stat.S_IMODE((tmp_path / "opened.mp4").stat().st_mode)
+    assert expected == 0o666 & ~umask
+    assert stat.S_IMODE(saved.stat().st_mode) == expected
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_download_over_a_file_keeps_its_mode(mode: str, tmp_path: Path) -> None:
+    target = tmp_path / "video.mp4"
+    target.write_bytes(b"previous")
+    target.chmod(0o640)
+    do_download(mode, f"{BASE_URL}/files/out.mp4", target, client=mock_client(file_server))
+    assert target.read_bytes() == CONTENT
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640

@@ -90,7 +90,8 @@ class RetryPolicy:
                 return Decision(False, reason="not retried: the server may have received the request")
             return Decision(False)
         if attempt >= self.max_attempts:
-            return Decision(False, reason="" if self.max_attempts == 1 else f"gave up after {attempt} attempts")
+            # The error's text adds "(after N attempts)" itself: say it once.
+            return Decision(False, reason="" if self.max_attempts == 1 else "gave up")
         if retry_after is not None:
             if retry_after > self.max_retry_after:
                 return Decision(

@@ -16,9 +16,21 @@ import os
 import sys
 from collections.abc import Sequence
 
-from mock_server.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, create_app
-from mock_server.auth import random_token
-from mock_server.serving import base_url, bind, uvicorn_server
+# What the `server` extra installs (referencing comes with jsonschema, yaml is PyYAML).
+SERVER_EXTRA_MODULES = frozenset({"starlette", "uvicorn", "jsonschema", "referencing", "yaml"})
+
+try:
+    from mock_server.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, create_app
+    from mock_server.auth import random_token
+    from mock_server.serving import base_url, bind, uvicorn_server
+except ModuleNotFoundError as missing:
+    package = (missing.name or "").partition(".")[0]
+    if package not in SERVER_EXTRA_MODULES:
+        raise
+    sys.exit(
+        f"mock_server: {package} is not installed; the mock server needs the `server` extra: "
+        'pip install "/path/to/inference-api[server]" (in a checkout: python3 scripts/dev setup)'
+    )
 
 TOKENS_ENV = "MOCK_SERVER_TOKENS"
 

@@ -204,3 +204,16 @@ def test_stopping_ends_open_streams_and_run_waits() -> None:
     events = seen["stream"]
     assert isinstance(events, list) and events and "done" not in events  # ended, not finished
     assert seen["run"] == (503, {"detail": "The server is stopping; fetch the prediction elsewhere or run it again."})
+
+
+@pytest.mark.parametrize("module", ["starlette", "uvicorn", "jsonschema", "yaml"])
+def test_module_without_the_server_extra_says_so_in_one_line(module: str) -> None:
+    # `None` in sys.modules makes `import module` raise ModuleNotFoundError, as when it is not installed.
+    blocked = f"import runpy, sys; sys.modules[{module!r}] = None; runpy.run_module('mock_server', run_name='__main__')"
+    result = subprocess.run(
+        [sys.executable, "-c", blocked, "--port", "0"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"{module} is not installed" in result.stderr and "[server]" in result.stderr

@@ -10,39 +10,48 @@ streaming, waiting, file inputs and downloads.
     prediction = wait(client, create(client, VERSION, {"prompt": "Hi"}), timeout=60)
 
 Every call has an async twin named with an `async_` prefix.
+
+Names are imported on first use (PEP 562), so `import extensions` and the `inference-api`
+command line start without loading httpx or the generated client until they need them.
 """
 
-from generated_client.models import Prediction, PredictionStatus
+from __future__ import annotations
 
-from ._retry import RetryPolicy
-from ._streaming import ResumePolicy
-from ._waiting import PollSchedule
-from .calls import async_cancel, async_create, async_get, async_run, cancel, create, get, run
-from .connection import InferenceClient, connect
-from .errors import (
-    APIConnectionError,
-    APIError,
-    APIResponseError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    PredictionCanceledError,
-    PredictionError,
-    RateLimitError,
-    ServerError,
-    StreamError,
-    UnprocessableEntityError,
-    WaitTimeoutError,
-)
-from .files import async_download, download, to_data_uri
-from .sse import ServerSentEvent, aiter_events, iter_events
-from .streaming import AsyncTextStream, TextStream, async_stream, async_stream_prediction, stream, stream_prediction
-from .waiting import async_wait, wait
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from generated_client.models import Prediction, PredictionStatus
+
+    from ._retry import RetryPolicy
+    from ._streaming import ResumePolicy
+    from ._waiting import PollSchedule
+    from .calls import async_cancel, async_create, async_get, async_run, cancel, create, get, run
+    from .connection import InferenceClient, connect
+    from .errors import (
+        APIConnectionError,
+        APIError,
+        APIResponseError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ConflictError,
+        NotFoundError,
+        PayloadTooLargeError,
+        PermissionDeniedError,
+        PredictionCanceledError,
+        PredictionError,
+        RateLimitError,
+        ServerError,
+        StreamError,
+        UnprocessableEntityError,
+        WaitTimeoutError,
+    )
+    from .files import async_download, download, to_data_uri
+    from .sse import ServerSentEvent, aiter_events, iter_events
+    from .streaming import AsyncTextStream, TextStream, async_stream, async_stream_prediction, stream, stream_prediction
+    from .waiting import async_wait, wait
 
 __all__ = [
     "APIConnectionError",
@@ -93,3 +102,38 @@ __all__ = [
     "to_data_uri",
     "wait",
 ]
+
+# Where each public name lives: the module is imported on first access.
+_SOURCES = {
+    "Prediction": "generated_client.models",
+    "PredictionStatus": "generated_client.models",
+    "RetryPolicy": "._retry",
+    "ResumePolicy": "._streaming",
+    "PollSchedule": "._waiting",
+    **dict.fromkeys(
+        ["async_cancel", "async_create", "async_get", "async_run", "cancel", "create", "get", "run"], ".calls"
+    ),
+    "InferenceClient": ".connection",
+    "connect": ".connection",
+    **dict.fromkeys([name for name in __all__ if name.endswith("Error")], ".errors"),
+    **dict.fromkeys(["async_download", "download", "to_data_uri"], ".files"),
+    **dict.fromkeys(["ServerSentEvent", "aiter_events", "iter_events"], ".sse"),
+    **dict.fromkeys(
+        ["AsyncTextStream", "TextStream", "async_stream", "async_stream_prediction", "stream", "stream_prediction"],
+        ".streaming",
+    ),
+    **dict.fromkeys(["async_wait", "wait"], ".waiting"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(source, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -3,38 +3,61 @@
     inference-api run MODEL -i prompt="Write a haiku" [-i max_new_tokens=64]
     inference-api stream MODEL -i prompt="Tell me a story"
     inference-api create VERSION -i image=@photo.jpg -i prompt="..." [--stream] [--wait]
-    inference-api get ID | cancel ID | wait ID [--timeout S]
+    inference-api get ID
+    inference-api cancel ID
+    inference-api wait ID [--timeout S]
     inference-api download URL PATH
 
 The token and base URL come from --token / --base-url or INFERENCE_API_TOKEN /
 INFERENCE_API_BASE_URL. `-i key=value` values are JSON when they parse as JSON (numbers, true,
 lists...), text otherwise; `-i key=@path` sends a local file (as a data URI). Every other field of
 the request body has an option of its own, derived from the generated request models (`create
---help` lists them). Predictions print as
-JSON; a run's text output prints as text. Errors print one line to stderr and exit 1 (2 for
-bad arguments, 130 when interrupted).
+--help` lists them). Predictions print as JSON; a run's text output prints as text. On a
+terminal, run, create --wait and wait show a live status line (status, elapsed time, last log
+line) and download a progress bar, on stderr; piped, only the result is printed. Errors print
+one line to stderr.
+
+exit codes:
+  0    success
+  1    API error, failed prediction, or a local file that cannot be read or written
+  2    bad usage: arguments, inputs, ids, no token
+  3    the prediction was canceled
+  4    timed out: --timeout passed, or the API did not answer in time
+  130  interrupted (Ctrl-C); create --wait cancels the prediction first
 """
+
+# Imports of the SDK, httpx and rich happen inside the commands: `inference-api --help` starts
+# about as fast as `python -c "import httpx"` (measured in the README).
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from generated_client import AuthenticatedClient
-from generated_client.models import CreatePredictionRequest, Prediction, RunRequest
+if TYPE_CHECKING:
+    from rich.console import Console
 
-from . import calls, files, streaming, waiting
-from ._requests import add_request_options, request_options
-from .connection import connect
-from .errors import APIError
+    from generated_client.models import Prediction
 
+    from .connection import InferenceClient
+
+EXIT_OK = 0
 EXIT_API_ERROR = 1
 EXIT_USAGE = 2
+EXIT_CANCELED = 3
+EXIT_TIMED_OUT = 4
 EXIT_INTERRUPTED = 130
+
+DEFAULT_TIMEOUT = 600.0
+
+UpdateCallback = Callable[["Prediction"], object]
+ProgressCallback = Callable[[int, "int | None"], object]
 
 
 def parse_input(pairs: Sequence[str]) -> dict[str, Any]:
@@ -71,101 +94,281 @@ def show_output(prediction: Prediction) -> None:
         print(json.dumps(output, indent=2, ensure_ascii=False))
 
 
+def last_log_line(prediction: Prediction) -> str:
+    logs = prediction.logs if isinstance(prediction.logs, str) else ""
+    lines = [line.strip() for line in logs.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+# --- live feedback on stderr ------------------------------------------------------------------------
+
+
+def _ignore(*_: object) -> None:
+    pass
+
+
+class Display:
+    """A live status line or progress bar on stderr when it is a terminal; nothing otherwise.
+
+    Nothing goes to stdout, so a script that reads the result is never disturbed. Uses rich (the
+    `cli` extra); without it, or with `--quiet`, the commands print only their result.
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.console: Console | None = None
+        if not enabled:
+            return
+        try:
+            from rich.console import Console
+        except ImportError:
+            return
+        console = Console(stderr=True)
+        if console.is_terminal and not console.is_dumb_terminal:
+            self.console = console
+
+    @contextmanager
+    def status(self, action: str, status: str = "waiting") -> Iterator[UpdateCallback]:
+        """A spinner, the prediction's status, the elapsed time and its last log line (or `action`)."""
+        if self.console is None:
+            yield _ignore
+            return
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.table import Column
+
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.fields[status]}", markup=False, style="bold"),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}", markup=False, table_column=Column(no_wrap=True, overflow="ellipsis")),
+            console=self.console,
+            transient=True,
+            redirect_stdout=False,  # the result goes to stdout, never into the live display
+        ) as progress:
+            task = progress.add_task(action, total=None, status=status)
+
+            def on_update(prediction: Prediction) -> None:
+                progress.update(
+                    task, status=str(prediction.status), description=last_log_line(prediction) or prediction.id
+                )
+
+            yield on_update
+
+    @contextmanager
+    def transfer(self, name: str) -> Iterator[ProgressCallback]:
+        """A progress bar with the size done and in all, the speed and the time left."""
+        if self.console is None:
+            yield _ignore
+            return
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        with Progress(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+            redirect_stdout=False,
+        ) as progress:
+            task = progress.add_task(name, total=None)
+
+            def on_chunk(done: int, total: int | None) -> None:
+                progress.update(task, completed=done, total=total)
+
+            yield on_chunk
+
+
+# --- the commands: one parser and one function each; a new command adds both ---------------------------
+
+Command = Callable[[argparse.Namespace, "InferenceClient", Display], None]
+
+
+def run_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
+    from . import calls
+    from ._requests import request_options
+
+    model_input = parse_input(args.input)
+    # POST /v1/run answers only when the model is done: until then the line shows the time.
+    with display.status(args.model, status="running") as on_update:
+        prediction = calls.run(client, args.model, model_input, **request_options(args))
+        on_update(prediction)
+    show_prediction(prediction) if args.json else show_output(prediction)
+
+
+def stream_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
+    from . import streaming
+    from ._requests import request_options
+
+    for piece in streaming.stream(client, args.model, parse_input(args.input), **request_options(args)):
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+
+
+def create_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
+    from . import calls, waiting
+    from ._requests import request_options
+
+    options = request_options(args)
+    prediction = calls.create(client, args.version, parse_input(args.input), stream=args.stream, **options)
+    if args.wait:
+        with display.status(args.version) as on_update:
+            prediction = waiting.wait(
+                client, prediction, timeout=args.timeout, on_update=on_update, cancel_on_interrupt=True
+            )
+    show_prediction(prediction)
+
+
+def get_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
+    from . import calls
+
+    show_prediction(calls.get(client, args.id))
+
+
+def cancel_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
+    from . import calls
+
+    show_prediction(calls.cancel(client, args.id))
+
+
+def wait_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
+    from . import waiting
+
+    with display.status(args.id) as on_update:
+        prediction = waiting.wait(client, args.id, timeout=args.timeout, on_update=on_update)
+    show_prediction(prediction)
+
+
+def download_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
+    from . import files
+
+    destination = files.download_path(args.url, args.path, client)  # in a directory: the URL's file name
+    with display.transfer(destination.name) as on_chunk:
+        saved = files.download(args.url, destination, client=client, progress=on_chunk)
+    print(f"saved {saved.stat().st_size} bytes to {saved}")
+
+
+class CommandParser(argparse.ArgumentParser):
+    """A command's parser that adds its request-field options (`extensions._requests`) only when
+    the command is used: they come from the generated models, which `inference-api --help` need not load."""
+
+    request_model: str | None = None  # the generated request model's name
+    request_skip: tuple[str, ...] = ()  # fields that have an option of their own already
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self.request_model is not None:
+            from generated_client import models
+
+            from ._requests import add_request_options
+
+            add_request_options(self, getattr(models, self.request_model), skip=self.request_skip)
+            self.request_model = None
+        return super().parse_known_args(args, namespace)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inference-api", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--token", help="API token (default: $INFERENCE_API_TOKEN)")
     parser.add_argument("--base-url", help="API base URL (default: $INFERENCE_API_BASE_URL, else the hosted service)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no status line or progress bar on a terminal")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
 
-    def with_input(command: argparse.ArgumentParser) -> None:
-        command.add_argument(
+    def add(name: str, command: Command, help_text: str, request_model: str | None = None) -> CommandParser:
+        subparser = commands.add_parser(name, help=help_text, description=help_text)
+        assert isinstance(subparser, CommandParser)
+        subparser.set_defaults(command_function=command)
+        subparser.request_model = request_model
+        return subparser
+
+    def with_input(subparser: argparse.ArgumentParser) -> None:
+        subparser.add_argument(
             "-i", "--input", action="append", default=[], metavar="KEY=VALUE", help="an input field; repeatable"
         )
 
-    run = commands.add_parser("run", help="run a model and print its output")
+    def with_timeout(subparser: argparse.ArgumentParser, prefix: str = "") -> None:
+        subparser.add_argument(
+            "--timeout", type=float, default=DEFAULT_TIMEOUT, help=f"{prefix}give up after this many seconds (exit 4)"
+        )
+
+    run = add("run", run_command, "run a model and print its output", "RunRequest")
     run.add_argument("model", help="owner/name:version")
     with_input(run)
-    add_request_options(run, RunRequest)
     run.add_argument("--json", action="store_true", help="print the whole prediction as JSON")
 
-    stream = commands.add_parser("stream", help="run a language model and print its output as it is generated")
+    stream = add("stream", stream_command, "run a language model and print its output as it is generated", "RunRequest")
     stream.add_argument("model", help="owner/name:version")
     with_input(stream)
-    add_request_options(stream, RunRequest)
 
-    create = commands.add_parser("create", help="create a prediction and print it")
+    create = add("create", create_command, "create a prediction and print it", "CreatePredictionRequest")
     create.add_argument("version", help="the model version (64 hex digits)")
     with_input(create)
     create.add_argument("--stream", action="store_true", help="ask for an event stream (urls.stream)")
-    add_request_options(create, CreatePredictionRequest, skip=("stream",))
+    create.request_skip = ("stream",)
     create.add_argument("--wait", action="store_true", help="wait until it finishes, then print it")
-    create.add_argument("--timeout", type=float, default=600.0, help="with --wait: give up after this many seconds")
+    with_timeout(create, "with --wait: ")
 
-    for name, help_text in (("get", "print a prediction"), ("cancel", "cancel a prediction and print it")):
-        command = commands.add_parser(name, help=help_text)
-        command.add_argument("id", help="the prediction id")
+    add("get", get_command, "print a prediction").add_argument("id", help="the prediction id")
+    add("cancel", cancel_command, "cancel a prediction and print it").add_argument("id", help="the prediction id")
 
-    wait = commands.add_parser("wait", help="wait until a prediction finishes, then print it")
+    wait = add("wait", wait_command, "wait until a prediction finishes, then print it")
     wait.add_argument("id", help="the prediction id")
-    wait.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
+    with_timeout(wait)
 
-    download = commands.add_parser("download", help="save a file output (such as a video URL)")
+    download = add("download", download_command, "save a file output (such as a video URL)")
     download.add_argument("url")
     download.add_argument("path", type=Path)
     return parser
 
 
-def execute(args: argparse.Namespace, client: AuthenticatedClient) -> None:
-    if args.command == "run":
-        prediction = calls.run(client, args.model, parse_input(args.input), **request_options(args))
-        show_prediction(prediction) if args.json else show_output(prediction)
-    elif args.command == "stream":
-        for piece in streaming.stream(client, args.model, parse_input(args.input), **request_options(args)):
-            sys.stdout.write(piece)
-            sys.stdout.flush()
-        sys.stdout.write("\n")
-    elif args.command == "create":
-        options = request_options(args)
-        prediction = calls.create(client, args.version, parse_input(args.input), stream=args.stream, **options)
-        if args.wait:
-            prediction = waiting.wait(client, prediction, timeout=args.timeout, cancel_on_interrupt=True)
-        show_prediction(prediction)
-    elif args.command == "get":
-        show_prediction(calls.get(client, args.id))
-    elif args.command == "cancel":
-        show_prediction(calls.cancel(client, args.id))
-    elif args.command == "wait":
-        show_prediction(waiting.wait(client, args.id, timeout=args.timeout, cancel_on_interrupt=False))
-    elif args.command == "download":
-        saved = files.download(args.url, args.path, client=client)
-        print(f"saved {saved.stat().st_size} bytes to {saved}")
+# --- entry point --------------------------------------------------------------------------------------
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"inference-api: {message}", file=sys.stderr)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    from .connection import TOKEN_ENV, connect
+    from .errors import APIError, APITimeoutError, PredictionCanceledError, WaitTimeoutError
+
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV, "")
+    if not token.strip():
+        return _fail(f"no API token: pass --token TOKEN or set {TOKEN_ENV}", EXIT_USAGE)
     try:
-        client = connect(token=args.token, base_url=args.base_url)
-    except (ValueError, APIError) as error:
-        parser.error(str(error))
+        client = connect(token=token, base_url=args.base_url)
+    except ValueError as error:
+        return _fail(str(error), EXIT_USAGE)
+    command: Command = args.command_function
     try:
         with client:
-            execute(args, client)
+            command(args, client, Display(enabled=not args.quiet))
+    except PredictionCanceledError as error:
+        return _fail(f"{type(error).__name__}: {error}", EXIT_CANCELED)
+    except (WaitTimeoutError, APITimeoutError) as error:
+        return _fail(f"{type(error).__name__}: {error}", EXIT_TIMED_OUT)
     except APIError as error:
-        print(f"inference-api: {type(error).__name__}: {error}", file=sys.stderr)
-        return EXIT_API_ERROR
+        return _fail(f"{type(error).__name__}: {error}", EXIT_API_ERROR)
     except ValueError as error:
-        print(f"inference-api: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(str(error), EXIT_USAGE)
     except OSError as error:  # a local file: an input to read, a download to write
-        print(f"inference-api: {error}", file=sys.stderr)
-        return EXIT_API_ERROR
+        return _fail(str(error), EXIT_API_ERROR)
     except KeyboardInterrupt:
-        print("inference-api: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
+        return _fail("interrupted", EXIT_INTERRUPTED)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from generated_client import AuthenticatedClient
 from ._http import async_open_stream, checked_url, open_stream, reading_body
 from ._security import redact
 
-__all__ = ["ProgressCallback", "async_download", "download", "encode_input", "to_data_uri"]
+__all__ = ["ProgressCallback", "async_download", "download", "download_path", "encode_input", "to_data_uri"]
 
 ProgressCallback = Callable[[int, int | None], object]
 DEFAULT_CHUNK_SIZE = 64 * 1024
@@ -187,7 +187,7 @@ def _file_name(url: httpx.URL, secrets: tuple[str, ...]) -> str:
     return name
 
 
-def _destination(url: str, path: str | os.PathLike[str], client: AuthenticatedClient | None) -> Path:
+def download_path(url: str, path: str | os.PathLike[str], client: AuthenticatedClient | None) -> Path:
     """`path`, or inside it the URL's file name when `path` is a directory.
 
     Also refuses a malformed `url` (ValueError), before any request.
@@ -230,7 +230,7 @@ def download(
         >>> download(prediction.output, "video.mp4", client=client)
         PosixPath('video.mp4')
     """
-    destination = _destination(url, path, client)
+    destination = download_path(url, path, client)
     with (
         _download_client(client) as http_client,
         open_stream(http_client, {"method": "GET", "url": url}, idempotent=True) as response,
@@ -261,7 +261,7 @@ async def async_download(
         >>> await async_download(prediction.output, "video.mp4", client=client)
         PosixPath('video.mp4')
     """
-    destination = _destination(url, path, client)
+    destination = download_path(url, path, client)
     async with (
         _async_download_client(client) as http_client,
         async_open_stream(http_client, {"method": "GET", "url": url}, idempotent=True) as response,

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from extensions.cli import main, parse_input
+from extensions.cli import (
+    EXIT_API_ERROR,
+    EXIT_CANCELED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TIMED_OUT,
+    EXIT_USAGE,
+    main,
+    parse_input,
+)
 from mock_server.models import ECHO, FAIL, IMAGE_TO_VIDEO, LLAMA
 from mock_server.testing import MockServer
 
@@ -120,12 +131,14 @@ def test_bad_ids_and_inputs_are_refused_before_any_request(cli: Invoke, mock_ser
     assert mock_server.requests == []
 
 
-def test_no_token_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_token_is_a_usage_error_that_names_the_option_and_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("INFERENCE_API_TOKEN", raising=False)
-    with pytest.raises(SystemExit) as exit_info:
-        main(["get", "abc"])
-    assert exit_info.value.code == 2
-    assert "INFERENCE_API_TOKEN" in capsys.readouterr().err
+    for args in (["get", "abc"], ["--token", "  ", "get", "abc"]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err == "inference-api: no API token: pass --token TOKEN or set INFERENCE_API_TOKEN\n"
 
 
 def test_console_script_reads_the_environment(mock_server: MockServer) -> None:
@@ -149,3 +162,105 @@ def test_a_local_file_error_is_one_line(cli: Invoke, tmp_path: Path) -> None:
     code, out, err = cli("download", video_url, str(tmp_path / "a-file" / "video.mp4"))
     assert (code, out) == (1, "")
     assert err.startswith("inference-api: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+# Exit codes: one for each way a command can end, listed in --help.
+
+
+@pytest.fixture(scope="module")
+def slow_server() -> Iterator[MockServer]:
+    """A mock server at real speed: its predictions run long enough to cancel or time out."""
+    with MockServer(tokens=("slow-token",), speed=1.0) as server:
+        yield server
+
+
+def slow_cli(server: MockServer, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["--token", server.token, "--base-url", server.base_url, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+LONG_STORY = ("-i", "prompt=A long story", "-i", "max_new_tokens=500")
+
+
+def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    codes = text.split("exit codes:", 1)[1]
+    for code, meaning in ((EXIT_OK, "success"), (EXIT_API_ERROR, "API error"), (EXIT_USAGE, "bad usage")):
+        assert f"  {code} " in codes and meaning in codes
+    for code, meaning in ((EXIT_CANCELED, "canceled"), (EXIT_TIMED_OUT, "timed out"), (EXIT_INTERRUPTED, "Ctrl-C")):
+        assert f"  {code} " in codes and meaning in codes
+    assert len({EXIT_OK, EXIT_API_ERROR, EXIT_USAGE, EXIT_CANCELED, EXIT_TIMED_OUT, EXIT_INTERRUPTED}) == 6
+
+
+def test_a_canceled_prediction_exits_3(slow_server: MockServer, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = slow_cli(slow_server, capsys, "create", version(LLAMA), *LONG_STORY)
+    prediction_id = json.loads(out)["id"]
+    assert slow_cli(slow_server, capsys, "cancel", prediction_id)[0] == 0
+    code, out, err = slow_cli(slow_server, capsys, "wait", prediction_id)
+    assert (code, out) == (EXIT_CANCELED, "")
+    assert err.startswith("inference-api: PredictionCanceledError:") and err.count("\n") == 1
+
+
+def test_a_wait_past_its_timeout_exits_4(slow_server: MockServer, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = slow_cli(slow_server, capsys, "create", version(LLAMA), *LONG_STORY, "--wait", "--timeout", "0.3")
+    assert (code, out) == (EXIT_TIMED_OUT, "")
+    assert err.startswith("inference-api: WaitTimeoutError:")
+
+
+def test_bad_usage_exits_2_and_api_errors_1(cli: Invoke) -> None:
+    assert cli("run", LLAMA, "-i", "prompt")[0] == EXIT_USAGE
+    with pytest.raises(SystemExit) as exit_info:
+        cli("wait")  # a missing argument: argparse's own usage error
+    assert exit_info.value.code == EXIT_USAGE
+    assert cli("get", "no-such-prediction")[0] == EXIT_API_ERROR
+    assert cli("run", FAIL, "-i", "prompt=x")[0] == EXIT_API_ERROR
+
+
+def test_an_interruption_exits_130_and_cancels_what_create_wait_created(
+    mock_server: MockServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from extensions import waiting
+
+    real_wait = waiting.wait
+
+    def interrupted_wait(client: Any, prediction: Any, **kwargs: Any) -> Any:
+        def on_update(update: Any) -> None:
+            raise KeyboardInterrupt  # Ctrl-C while waiting
+
+        return real_wait(client, prediction, **{**kwargs, "on_update": on_update})
+
+    monkeypatch.setattr(waiting, "wait", interrupted_wait)
+    command = ["create", version(LLAMA), *LONG_STORY, "--wait"]
+    code = main(["--token", mock_server.token, "--base-url", mock_server.base_url, *command])
+    out, err = capsys.readouterr()
+    assert (code, out, err) == (EXIT_INTERRUPTED, "", "inference-api: interrupted\n")
+    paths = [request.path for request in mock_server.requests if request.method == "POST"]
+    assert len(paths) == 2 and paths[0] == "/v1/predictions" and paths[1].endswith("/cancel")
+
+
+def test_an_unreachable_host_reports_its_attempts_once(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:  # a port nobody listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        code = main(["--token", "t", "--base-url", base_url, "get", "abc"])
+    err = capsys.readouterr().err
+    assert code == EXIT_API_ERROR
+    assert err.count("attempts") == 1 and "(after 4 attempts)" in err, err
+
+
+def test_help_starts_without_loading_the_sdk() -> None:
+    # `inference-api --help` must not pay for httpx, the generated client or rich (see the README's timing).
+    probe = (
+        "import sys\n"
+        "from extensions.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('httpx', 'generated_client', 'rich', 'attrs', 'anyio')\n"
+        "print('loaded:', sorted(name for name in heavy if name in sys.modules), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.stderr.strip() == "loaded: []", result.stderr
+    assert "exit codes:" in result.stdout

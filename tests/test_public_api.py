@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
+import subprocess
+import sys
 
 import extensions
 from extensions import sse
@@ -30,3 +33,29 @@ def test_http_status_errors_derive_from_api_error_and_carry_the_status() -> None
     error = extensions.NotFoundError("missing", status_code=404)
     assert isinstance(error, extensions.APIStatusError) and isinstance(error, extensions.APIError)
     assert error.status_code == 404
+
+
+def test_the_lazy_names_match_the_imports_mypy_sees() -> None:
+    # extensions/__init__ imports on first use (PEP 562): its runtime table and its TYPE_CHECKING
+    # imports must name the same modules, or mypy and the running code would disagree.
+    tree = ast.parse(inspect.getsource(extensions))
+    block = next(node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
+    typed = {
+        alias.name: "." * node.level + (node.module or "")
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert typed == extensions._SOURCES
+    assert sorted(typed) == sorted(extensions.__all__)
+
+
+def test_importing_extensions_loads_nothing_until_a_name_is_used() -> None:
+    probe = (
+        "import sys, extensions\n"
+        "before = [name for name in ('httpx', 'generated_client', 'extensions.calls') if name in sys.modules]\n"
+        "extensions.connect\n"
+        "print(before, 'extensions.connection' in sys.modules, 'httpx' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[] True True"

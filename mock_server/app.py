@@ -11,8 +11,9 @@ before anything happens, in this order, so that bad input always gets a clear 4x
 Answers have exactly the documented shapes: `{"data": <prediction>}`, FastAPI-style
 `{"detail": "..."}` or `{"detail": [{"loc", "msg", "type"}]}` errors, 201 with `Location` for a
 created prediction, `text/event-stream` for streams, and an `X-Request-Id` header on every
-response (`mock_server.request_ids`). Two routes outside the spec need no token:
-`GET /openapi.yaml` (the spec this server implements) and `GET /files/<id>.mp4` (video outputs).
+response (`mock_server.request_ids`). Three routes outside the spec need no token:
+`GET /openapi.yaml` (the spec this server implements), `GET /docs` (its API reference, once
+`python3 scripts/dev docs` has built it) and `GET /files/<id>.mp4` (video outputs).
 With `faults=True`, the admin routes `POST/DELETE /_mock/faults` and `GET /_mock/requests` exist
 too (same bearer token).
 """
@@ -23,13 +24,15 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import anyio
 import attrs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from mock_server import files, sse
@@ -46,6 +49,8 @@ RETRY_MS = 1000
 MAX_JSON_DEPTH = 64
 NOT_FOUND = "Prediction not found."
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# The API reference that `python3 scripts/dev docs` builds in a checkout.
+DOCS_PAGE = Path(__file__).resolve().parent.parent / "build" / "docs" / "index.html"
 
 
 @attrs.frozen
@@ -292,6 +297,20 @@ class AdminHandlers:
         return JSONResponse({"data": data})
 
 
+def docs_route(page: Path) -> Route:
+    """`GET /docs`: the built API reference, read at each request (a rebuild shows on reload)."""
+
+    async def docs(request: Request) -> Response:
+        if not await anyio.Path(page).is_file():
+            message = (
+                f"The API reference is not built ({page} is missing): run `python3 scripts/dev docs`, then reload.\n"
+            )
+            return PlainTextResponse(message, status_code=404)
+        return FileResponse(page, media_type="text/html")
+
+    return Route("/docs", docs, methods=["GET"])
+
+
 def _with_problems(endpoint: Any) -> Any:
     async def guarded(request: Request) -> Response:
         try:
@@ -317,11 +336,13 @@ def create_app(
     keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     spec: Spec | None = None,
+    docs_page: Path = DOCS_PAGE,
 ) -> Starlette:
     """The mock server as an ASGI app; `app.state.control` holds its fault plan and request log.
 
     `speed` scales model time (1.0 looks real; tests use 100 or more). `faults` enables fault plans
     and the `/_mock/*` routes; `record_requests` (default: as `faults`) keeps a log of requests.
+    `docs_page` is the HTML file served at `/docs` (default: build/docs/index.html of the checkout).
     """
     spec = spec or load_spec()
     store = Store(speed)
@@ -339,6 +360,7 @@ def create_app(
         Route("/v1/run_sse", _with_problems(handlers.run_model_sse), methods=["POST"]),
         Route("/files/{name}", _with_problems(handlers.video_file), methods=["GET"]),
         Route("/openapi.yaml", handlers.openapi_document, methods=["GET"]),
+        docs_route(docs_page),
     ]
     if faults:
         admin = AdminHandlers(handlers, control)

@@ -1,0 +1,68 @@
+// Render a page in headless Chromium (Debian's, through playwright-core) and report what a reader sees.
+//
+//   node tests/docs/render_page.mjs URL SCREENSHOT.png [CHROMIUM]
+//
+// Prints one JSON object: the entries of the side menu (every one is opened), the text shown on
+// the way, the console's errors and warnings, uncaught exceptions, and requests that failed or
+// left the page's origin. The screenshot is of the page as it opens.
+import { chromium } from "playwright-core";
+
+const [url, screenshot, executablePath = "/usr/bin/chromium"] = process.argv.slice(2);
+const origin = new URL(url).origin;
+const report = { console: [], pageErrors: [], failedRequests: [], foreignRequests: [], menu: [], text: "" };
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  // What works in a container as root with no GPU and no network but loopback.
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on("console", (message) => {
+    if (["error", "warning"].includes(message.type())) {
+      report.console.push({ type: message.type(), text: message.text() });
+    }
+  });
+  page.on("pageerror", (error) => report.pageErrors.push(String(error)));
+  page.on("requestfailed", (request) =>
+    report.failedRequests.push(`${request.url()}: ${request.failure()?.errorText}`),
+  );
+  page.on("request", (request) => {
+    const requested = new URL(request.url());
+    if (!["data:", "blob:"].includes(requested.protocol) && requested.origin !== origin) {
+      report.foreignRequests.push(request.url());
+    }
+  });
+  await page.goto(url, { waitUntil: "networkidle" });
+  // Redoc renders a section when its entry in the side menu is opened: open every entry, the
+  // ones that appear on opening a group included, and keep all the text shown on the way.
+  const labels = page.locator("[data-testid='menu-item-label']");
+  await labels.first().waitFor({ timeout: 30000 });
+  const opened = new Set();
+  const texts = [];
+  for (let round = 0; round < 200; round++) {
+    const names = await labels.allInnerTexts();
+    const next = names.findIndex((name) => !opened.has(name));
+    if (next < 0) break;
+    opened.add(names[next]);
+    await labels.nth(next).click();
+    await page.waitForLoadState("networkidle");
+    texts.push(await page.evaluate(() => document.body.innerText));
+  }
+  report.menu = [...opened];
+  report.text = texts.join("\n");
+  await page.goto(url, { waitUntil: "networkidle" });
+  await page.screenshot({ path: screenshot, fullPage: true });
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(report));

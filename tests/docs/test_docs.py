@@ -1,0 +1,176 @@
+"""The browsable API reference: scripts/docs builds it, the mock server serves it at /docs, and
+headless Chromium renders every operation, schema and example with a clean console.
+
+Needs node_modules (`python3 scripts/dev setup`) and Chromium (Debian's `chromium` package; or set
+CHROMIUM to a Chrome or Chromium binary). Without them these tests fail and say so: they never skip.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import yaml
+
+from mock_server.app import DOCS_PAGE, create_app
+from mock_server.testing import MockServer
+
+from .conftest import KEPT
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS_SCRIPT = ROOT / "scripts" / "docs"
+RENDER = Path(__file__).with_name("render_page.mjs")
+SCREENSHOT = ROOT / "build" / "test-artifacts" / "api-reference.png"
+SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace", "query"}
+
+
+def docs_script() -> Any:  # the script as a module; its names are not typed
+    loader = importlib.machinery.SourceFileLoader("docs_script", str(DOCS_SCRIPT))
+    spec = importlib.util.spec_from_loader("docs_script", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def operations() -> list[dict[str, Any]]:
+    return [operation for path in SPEC["paths"].values() for method, operation in path.items() if method in METHODS]
+
+
+def examples() -> list[Any]:
+    """The value of every named example in the spec."""
+    found: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "examples" and isinstance(value, dict):
+                    found.extend(example["value"] for example in value.values() if "value" in example)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(SPEC)
+    return found
+
+
+def longest_text(value: Any) -> str:
+    texts: list[str] = []
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            texts.append(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return max(texts, key=len)
+
+
+def required_tool(name: str, *candidates: str, hint: str) -> str:
+    for candidate in (os.environ.get(name.upper(), ""), *candidates):
+        found = shutil.which(candidate) if candidate else None
+        if found:
+            return found
+    pytest.fail(f"{name} not found: {hint}")
+
+
+@pytest.fixture(scope="session")
+def built_page() -> Path:
+    """`scripts/docs`, as `python3 scripts/dev docs` runs it: build/docs/index.html."""
+    result = subprocess.run([sys.executable, str(DOCS_SCRIPT)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert DOCS_PAGE.stat().st_size > 100_000
+    return DOCS_PAGE
+
+
+def test_the_spec_passes_redocly_lint() -> None:
+    result = subprocess.run([sys.executable, str(DOCS_SCRIPT), "--lint"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 errors, 0 warnings" in result.stdout
+
+
+def test_the_page_loads_nothing_from_elsewhere(built_page: Path) -> None:
+    page = built_page.read_text()
+    assert "cdn.redoc.ly" not in page and "fonts.googleapis" not in page
+    assert '<link rel="icon" href="data:,"' in page
+
+
+def test_the_mock_server_serves_the_reference_at_docs(built_page: Path, mock_server: MockServer) -> None:
+    response = httpx.get(f"{mock_server.base_url}/docs", timeout=30)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.content == built_page.read_bytes()
+
+
+def test_docs_before_the_page_is_built_says_how_to_build_it(tmp_path: Path) -> None:
+    app = create_app(["token"], docs_page=tmp_path / "missing.html")
+
+    async def get_docs() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://mock") as client:
+            return await client.get("/docs")
+
+    response = anyio.run(get_docs)
+    assert response.status_code == 404
+    assert "python3 scripts/dev docs" in response.text
+
+
+def test_the_design_document_follows_the_introduction(tmp_path: Path) -> None:
+    script = docs_script()
+    script.DESIGN = tmp_path / "design.md"
+    assert script.spec_for_docs(tmp_path) == script.SPEC, "without a design document, the spec as it is"
+    script.DESIGN.write_text("# Design\n\nAssumption: predictions are kept for an hour.\n")
+    derived = json.loads(script.spec_for_docs(tmp_path).read_text())
+    description = derived["info"]["description"]
+    assert description.startswith(SPEC["info"]["description"].rstrip())
+    assert description.endswith("# Design\n\nAssumption: predictions are kept for an hour.\n")
+    assert derived["paths"] == SPEC["paths"]
+
+
+def test_the_reference_renders_in_headless_chromium(built_page: Path, mock_server: MockServer) -> None:
+    chromium = required_tool(
+        "chromium", "chromium", "chromium-browser", "google-chrome", hint="apt-get install chromium, or set CHROMIUM"
+    )
+    node = required_tool("node", "node", hint="install Node.js 20 or newer")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [node, str(RENDER), f"{mock_server.base_url}/docs", str(SCREENSHOT), chromium],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    KEPT.append(SCREENSHOT)
+    print(f"screenshot of the rendered reference: {SCREENSHOT}")
+
+    assert report["console"] == [], "the console shows no error or warning"
+    assert report["pageErrors"] == [] and report["failedRequests"] == []
+    assert report["foreignRequests"] == [], "the page asks nothing of another origin"
+    text = report["text"]
+    for operation in operations():
+        assert operation["summary"] in text, operation["operationId"]
+    menu = {entry.split("\n")[0] for entry in report["menu"]}
+    assert set(SPEC["components"]["schemas"]) <= menu, "every schema has its entry"
+    for value in examples():
+        assert longest_text(value) in text
+    design = ROOT / "docs" / "design.md"
+    if design.exists():
+        first_heading = next(line for line in design.read_text().splitlines() if line.startswith("#"))
+        assert first_heading.lstrip("# ").strip() in text
+    assert SCREENSHOT.stat().st_size > 10_000

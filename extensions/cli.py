@@ -147,9 +147,9 @@ class Display:
             task = progress.add_task(action, total=None, status=status)
 
             def on_update(prediction: Prediction) -> None:
-                progress.update(
-                    task, status=str(prediction.status), description=last_log_line(prediction) or prediction.id
-                )
+                # Drawn at once, not at the next tick: a short status is seen too.
+                description = last_log_line(prediction) or prediction.id
+                progress.update(task, status=str(prediction.status), description=description, refresh=True)
 
             yield on_update
 

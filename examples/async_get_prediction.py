@@ -1,0 +1,34 @@
+"""Get a prediction by its id and print it (async).
+
+    python examples/async_get_prediction.py [ID]
+
+Without an id, a prediction of the guide's image-to-video model is created first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+from guide import IMAGE_TO_VIDEO, VIDEO_INPUT
+
+from extensions import NotFoundError, async_create, async_get, connect
+
+
+async def main() -> None:
+    async with connect() as client:
+        if len(sys.argv) > 1:
+            prediction_id = sys.argv[1]
+        else:
+            prediction_id = (await async_create(client, IMAGE_TO_VIDEO, VIDEO_INPUT)).id
+        try:
+            prediction = await async_get(client, prediction_id)
+        except NotFoundError:
+            sys.exit(f"no prediction {prediction_id!r} for this token")
+        print(f"{prediction.id}: {prediction.status}")
+        print(json.dumps(prediction.to_dict(), indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

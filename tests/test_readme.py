@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
 
 from extensions import InferenceClient
+from extensions.cli import build_parser
 from mock_server.testing import MockServer
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -42,3 +44,22 @@ def test_the_readme_sdk_examples_run(
     assert "404" in out, "the error example printed the status of a missing prediction"
     assert (tmp_path / "video.mp4").stat().st_size > 0, "the download example saved the video"
     assert len(created) >= 8
+
+
+def cli_lines() -> list[str]:
+    """The lines of the README's shell blocks that run `inference-api`."""
+    blocks = re.findall(r"```sh\n(.*?)```", README, flags=re.DOTALL)
+    return [line for block in blocks for line in block.splitlines() if "inference-api " in line]
+
+
+def test_the_readme_cli_examples_are_one_valid_command_per_line() -> None:
+    lines = cli_lines()
+    assert len(lines) >= 7
+    commands = set()
+    for line in lines:
+        # Pasted into a shell, `a | b` would pipe one command into the next.
+        assert line.count("inference-api") == 1 and "|" not in line, line
+        words = shlex.split(line)
+        assert words[0] == "inference-api"
+        commands.add(build_parser().parse_args(words[1:]).command)  # exits (fails the test) on bad usage
+    assert commands == {"run", "stream", "create", "get", "cancel", "wait", "download"}

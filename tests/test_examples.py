@@ -13,6 +13,7 @@ import pytest
 
 from mock_server.models import IMAGE_TO_VIDEO, LLAMA, MISTRAL
 from mock_server.testing import MockServer
+from tests.script_module import load_script
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 FLOWS = ["create_and_wait", "get_prediction", "cancel_prediction", "run_model", "stream_output"]
@@ -38,11 +39,7 @@ def test_every_flow_has_a_sync_and_an_async_script() -> None:
 
 
 def test_the_examples_use_the_guides_models() -> None:
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        import guide
-    finally:
-        sys.path.remove(str(EXAMPLES))
+    guide = load_script(EXAMPLES / "guide.py")
     assert (guide.IMAGE_TO_VIDEO, guide.MISTRAL, guide.LLAMA) == (IMAGE_TO_VIDEO, MISTRAL, LLAMA)
 
 

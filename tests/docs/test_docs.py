@@ -7,8 +7,6 @@ CHROMIUM to a Chrome or Chromium binary). Without them these tests fail and say 
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
 import os
 import shutil
@@ -25,6 +23,8 @@ import yaml
 from mock_server.app import DOCS_PAGE, create_app
 from mock_server.testing import MockServer
 
+from tests.script_module import load_script
+
 from .conftest import KEPT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,15 +33,6 @@ RENDER = Path(__file__).with_name("render_page.mjs")
 SCREENSHOT = ROOT / "build" / "test-artifacts" / "api-reference.png"
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text())
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace", "query"}
-
-
-def docs_script() -> Any:  # the script as a module; its names are not typed
-    loader = importlib.machinery.SourceFileLoader("docs_script", str(DOCS_SCRIPT))
-    spec = importlib.util.spec_from_loader("docs_script", loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
 
 
 def operations() -> list[dict[str, Any]]:
@@ -130,7 +121,7 @@ def test_docs_before_the_page_is_built_says_how_to_build_it(tmp_path: Path) -> N
 
 
 def test_the_design_document_follows_the_introduction(tmp_path: Path) -> None:
-    script = docs_script()
+    script = load_script(DOCS_SCRIPT)
     script.DESIGN = tmp_path / "design.md"
     assert script.spec_for_docs(tmp_path) == script.SPEC, "without a design document, the spec as it is"
     script.DESIGN.write_text("# Design\n\nAssumption: predictions are kept for an hour.\n")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ast
-import importlib.machinery
-import importlib.util
 import platform
 import re
 import socket
@@ -15,18 +13,15 @@ from typing import Any
 
 import pytest
 
+from tests.script_module import load_script
+
 ROOT = Path(__file__).resolve().parents[2]
 DEV = ROOT / "scripts" / "dev"
 
 
 @pytest.fixture
-def dev() -> Any:  # the script as a module; its names are not typed
-    loader = importlib.machinery.SourceFileLoader("dev_script", str(DEV))
-    spec = importlib.util.spec_from_loader("dev_script", loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+def dev() -> Any:
+    return load_script(DEV)
 
 
 def one_line(error: SystemExit) -> str:

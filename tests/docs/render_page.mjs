@@ -11,6 +11,23 @@ const [url, screenshot, executablePath = "/usr/bin/chromium"] = process.argv.sli
 const origin = new URL(url).origin;
 const report = { console: [], pageErrors: [], failedRequests: [], foreignRequests: [], menu: [], text: "" };
 
+// The page's text once Redoc has rendered what a click asked for: changed from `before` (within
+// 2 s) and then unchanged over 300 ms.
+async function textAfterClick(page, before) {
+  let text = await page.evaluate(() => document.body.innerText);
+  for (let waited = 0; text === before && waited < 2000; waited += 100) {
+    await page.waitForTimeout(100);
+    text = await page.evaluate(() => document.body.innerText);
+  }
+  for (let tries = 0; tries < 50; tries++) {
+    await page.waitForTimeout(300);
+    const later = await page.evaluate(() => document.body.innerText);
+    if (later === text) break;
+    text = later;
+  }
+  return text;
+}
+
 const browser = await chromium.launch({
   executablePath,
   headless: true,
@@ -54,9 +71,9 @@ try {
     const next = names.findIndex((name) => !opened.has(name));
     if (next < 0) break;
     opened.add(names[next]);
-    await labels.nth(next).click();
-    await page.waitForLoadState("networkidle");
-    texts.push(await page.evaluate(() => document.body.innerText));
+    const before = await page.evaluate(() => document.body.innerText);
+    await labels.nth(next).evaluate((element) => element.click());
+    texts.push(await textAfterClick(page, before));
   }
   report.menu = [...opened];
   report.text = texts.join("\n");

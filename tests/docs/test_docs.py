@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,6 @@ import yaml
 
 from mock_server.app import DOCS_PAGE, create_app
 from mock_server.testing import MockServer
-
 from tests.script_module import load_script
 
 from .conftest import KEPT
@@ -56,6 +56,16 @@ def examples() -> list[Any]:
 
     walk(SPEC)
     return found
+
+
+def notes(node: Any) -> list[str]:
+    """The text of every `x-guide` / `x-assumed` note in the spec."""
+    if isinstance(node, list):
+        return [note for item in node for note in notes(item)]
+    if not isinstance(node, dict):
+        return []
+    found = [value.strip() for key, value in node.items() if key in ("x-guide", "x-assumed") and isinstance(value, str)]
+    return found + [note for key, value in node.items() if key not in ("example", "examples") for note in notes(value)]
 
 
 def longest_text(value: Any) -> str:
@@ -123,13 +133,46 @@ def test_docs_before_the_page_is_built_says_how_to_build_it(tmp_path: Path) -> N
 def test_the_design_document_follows_the_introduction(tmp_path: Path) -> None:
     script = load_script(DOCS_SCRIPT)
     script.DESIGN = tmp_path / "design.md"
-    assert script.spec_for_docs(tmp_path) == script.SPEC, "without a design document, the spec as it is"
+    plain = yaml.safe_load(script.spec_for_docs(tmp_path).read_text())
+    assert plain["info"]["description"].rstrip() == SPEC["info"]["description"].rstrip(), "no design: as it is"
     script.DESIGN.write_text("# Design\n\nAssumption: predictions are kept for an hour.\n")
-    derived = json.loads(script.spec_for_docs(tmp_path).read_text())
+    derived = yaml.safe_load(script.spec_for_docs(tmp_path).read_text())
     description = derived["info"]["description"]
     assert description.startswith(SPEC["info"]["description"].rstrip())
     assert description.endswith("# Design\n\nAssumption: predictions are kept for an hour.\n")
-    assert derived["paths"] == SPEC["paths"]
+    assert derived["paths"].keys() == SPEC["paths"].keys()
+
+
+def test_x_notes_are_shown_under_each_elements_description() -> None:
+    script = load_script(DOCS_SCRIPT)
+    spec: dict[str, Any] = {
+        "paths": {
+            "/p": {
+                "get": {
+                    "summary": "s",
+                    "x-guide": "GET /p/<id> `<id>` the guide shows it",
+                    "responses": {"200": {"description": "OK.", "x-assumed": "A3: 200."}},
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "S": {
+                    "type": "object",
+                    "x-assumed": "A6: five statuses.",
+                    "x-displayName": "Kept for Redoc",
+                    "properties": {"a": {"type": "string", "example": {"x-assumed": "data, not a note"}}},
+                }
+            }
+        },
+    }
+    script.fold_notes(spec)
+    operation = spec["paths"]["/p"]["get"]
+    assert operation["description"] == "**From the guide:** GET /p/&lt;id&gt; `<id>` the guide shows it\n"
+    assert operation["responses"]["200"]["description"] == "OK.\n\n**Assumed:** A3: 200.\n"
+    schema = spec["components"]["schemas"]["S"]
+    assert schema["description"] == "**Assumed:** A6: five statuses.\n"
+    assert schema["properties"]["a"]["example"] == {"x-assumed": "data, not a note"}
 
 
 def test_the_reference_renders_in_headless_chromium(built_page: Path, mock_server: MockServer) -> None:
@@ -160,6 +203,13 @@ def test_the_reference_renders_in_headless_chromium(built_page: Path, mock_serve
     assert set(SPEC["components"]["schemas"]) <= menu, "every schema has its entry"
     for value in examples():
         assert longest_text(value) in text
+    # The notes of operations and schemas are shown with them (those of responses and headers
+    # too, once their tab is selected: this test does not click them).
+    shown = re.sub(r"\s+", " ", text)
+    elements = [*operations(), *SPEC["components"]["schemas"].values()]
+    own_notes = [element[key].strip() for element in elements for key in ("x-guide", "x-assumed") if key in element]
+    for note in own_notes:
+        assert re.sub(r"\s+", " ", note.replace("`", "")) in shown, f"the x- note {note!r} is shown"
     design = ROOT / "docs" / "design.md"
     if design.exists():
         first_heading = next(line for line in design.read_text().splitlines() if line.startswith("#"))

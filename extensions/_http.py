@@ -11,6 +11,10 @@ status codes outside `http.HTTPStatus` (520) and on non-JSON error bodies (an HT
 `Authorization` header goes only to the origin of the client's base URL. With `stream=True` a
 successful response comes back unread; close it (or use `open_stream` / `async_open_stream`).
 
+Every call has a total deadline (`_deadline`): the client's `call_timeout` unless the caller
+gives one, retries and waits included, whatever the server does. Bodies read whole are limited
+to `ResponseLimits.max_body_bytes` and their JSON to `max_json_depth` (`_limits`).
+
 The retry loop's decisions live in `_Attempts`, shared by the sync and async drivers; the policy
 itself is pure, in `_retry`.
 """
@@ -21,6 +25,7 @@ import datetime
 import http
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -35,8 +40,18 @@ from generated_client import AuthenticatedClient
 from generated_client.models.prediction import Prediction
 from generated_client.models.prediction_response import PredictionResponse
 
+from ._deadline import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_RUN_TIMEOUT,
+    AsyncDeadline,
+    DeadlineExpired,
+    bound_sync_reads,
+    deadline_after,
+    sync_deadline,
+)
+from ._limits import DEFAULT_LIMITS, JSONTooDeep, ResponseLimits, loads
 from ._retry import Decision, Failure, RetryPolicy, parse_retry_after
-from ._security import mentions, redact, same_origin
+from ._security import mentions, redact, redact_value, same_origin, scrub
 from .errors import (
     APIConnectionError,
     APIError,
@@ -48,21 +63,26 @@ from .errors import (
 
 __all__ = [
     "DEFAULT_RETRY",
+    "aiter_body",
     "async_open_stream",
     "async_send",
     "attempts_of",
     "body_error",
     "bounded_timeout",
     "build_request",
+    "call_deadline",
     "checked_url",
     "classify_transport_error",
     "error_from_response",
     "is_timeout",
+    "iter_body",
+    "limits_of",
     "logger",
     "open_stream",
     "parse_prediction",
-    "reading_body",
     "retry_policy",
+    "run_deadline",
+    "secrets_of",
     "send",
 ]
 
@@ -86,6 +106,30 @@ def retry_policy(client: AuthenticatedClient) -> RetryPolicy:
 
 def _secrets(client: AuthenticatedClient) -> tuple[str, ...]:
     return (client.token,)
+
+
+secrets_of = _secrets
+
+
+def limits_of(client: AuthenticatedClient) -> ResponseLimits:
+    """The client's response limits: what `connect(limits=...)` set, else the defaults."""
+    limits = getattr(client, "limits", None)
+    return limits if isinstance(limits, ResponseLimits) else DEFAULT_LIMITS
+
+
+def call_deadline(client: AuthenticatedClient, deadline: float | None = None) -> float:
+    """`deadline`, or else the client's `call_timeout` from now; `math.inf` when there is none."""
+    if deadline is not None:
+        return deadline
+    timeout = getattr(client, "call_timeout", DEFAULT_CALL_TIMEOUT)
+    return math.inf if timeout is None else time.monotonic() + timeout
+
+
+def run_deadline(client: AuthenticatedClient, timeout: float | None = None) -> float:
+    """The deadline of a run or a stream: `timeout` (else the client's `run_timeout`) from now."""
+    seconds = timeout if timeout is not None else getattr(client, "run_timeout", DEFAULT_RUN_TIMEOUT)
+    deadline = deadline_after(seconds)
+    return math.inf if deadline is None else deadline
 
 
 def checked_url(url: httpx.URL | str, *, secrets: tuple[str, ...] = ()) -> httpx.URL:
@@ -161,21 +205,11 @@ def _excerpt(body: bytes, content_type: str) -> str:
     return text if len(text) <= _EXCERPT_LENGTH else text[: _EXCERPT_LENGTH - 1] + "…"
 
 
-def _redact_value(value: Any, secrets: tuple[str, ...]) -> Any:
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, list):
-        return [_redact_value(item, secrets) for item in value]
-    if isinstance(value, dict):
-        return {key: _redact_value(item, secrets) for key, item in value.items()}
-    return value
-
-
-def _detail(body: bytes, content_type: str) -> Any:
+def _detail(body: bytes, content_type: str, max_depth: int) -> Any:
     """FastAPI's `detail` (a string or a list of issues), other JSON as is, or a readable excerpt."""
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        payload = loads(body, max_depth)
+    except (ValueError, UnicodeDecodeError):  # JSONTooDeep included: its start is shown as text
         return _excerpt(body, content_type)
     if isinstance(payload, dict) and "detail" in payload:
         return payload["detail"]
@@ -220,10 +254,12 @@ def error_from_response(
     attempts: int = 1,
     secrets: tuple[str, ...] = (),
     now: datetime.datetime | None = None,
+    max_json_depth: int = DEFAULT_LIMITS.max_json_depth,
 ) -> APIStatusError:
     """The typed error for an error response whose body has been read."""
     status_code = response.status_code
-    detail = _redact_value(_detail(response.content, response.headers.get("content-type", "")), secrets)
+    content_type = response.headers.get("content-type", "")
+    detail = redact_value(_detail(response.content, content_type, max_json_depth), secrets)
     retry_after = None
     if status_code == 429 or status_code >= 500:
         retry_after = parse_retry_after(response.headers.get("retry-after"), now or datetime.datetime.now(datetime.UTC))
@@ -260,8 +296,12 @@ def _transport_error(exc: httpx.RequestError, failure: Failure, attempts: int, s
 
 
 def _safe_cause(exc: BaseException, secrets: tuple[str, ...]) -> BaseException | None:
-    """`exc`, to chain as the cause of our error, unless its message quotes a secret (then None)."""
-    return None if mentions(str(exc), secrets) else exc
+    """`exc`, to chain as the cause of our error, unless its message quotes a secret (then None).
+
+    What is chained to `exc` in turn (an h11 or aiohttp error quoting a broken chunk line) is cut
+    where it quotes one.
+    """
+    return None if mentions(str(exc), secrets) or mentions(repr(exc), secrets) else scrub(exc, secrets)
 
 
 def _has_request(exc: httpx.RequestError) -> bool:
@@ -272,29 +312,66 @@ def _has_request(exc: httpx.RequestError) -> bool:
     return True
 
 
+class _BodyTooLarge(Exception):
+    """Internal: a body read whole was over `ResponseLimits.max_body_bytes` (the response is closed)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__()
+        self.response = response
+
+
+# A socket timeout cut to the time left fires at the deadline, give or take the clock's grain.
+_DEADLINE_SLACK = 0.005
+
+
 class _Attempts:
     """The state and decisions of one call's retry loop, shared by the sync and async drivers."""
 
-    def __init__(self, client: AuthenticatedClient, *, idempotent: bool, deadline: float | None) -> None:
+    def __init__(self, client: AuthenticatedClient, *, idempotent: bool, deadline: float) -> None:
         self.policy = retry_policy(client)
         self.secrets = _secrets(client)
+        self.limits = limits_of(client)
         self.idempotent = idempotent
-        self.deadline = deadline
+        self.deadline = deadline  # math.inf: none
+        self.started = time.monotonic()
         self.number = 0
+        self.request: httpx.Request | None = None
 
     def start(self, request_kwargs: Mapping[str, Any], default_timeout: httpx.Timeout) -> Mapping[str, Any]:
         """Count the attempt; its request arguments, timeouts cut to the time left before the deadline."""
         self.number += 1
-        if self.deadline is None:
+        if self.deadline == math.inf:
             return request_kwargs
         timeout = httpx.Timeout(request_kwargs.get("timeout") or default_timeout)
         return {**request_kwargs, "timeout": bounded_timeout(timeout, self.deadline)}
 
+    def deadline_error(self) -> APITimeoutError:
+        """The error for a call that reached its total deadline."""
+        where = f"{_describe(self.request)} " if self.request is not None else "the call "
+        seconds = self.deadline - self.started
+        message = f"{where}did not finish within {seconds:.4g} s, its total timeout"
+        return APITimeoutError(redact(message, self.secrets), attempts=self.number)
+
+    def too_large(self, response: httpx.Response) -> APIResponseError:
+        limit = self.limits.max_body_bytes
+        return APIResponseError(
+            redact(
+                f"{response.status_code} from {_describe(response.request)}: the body is larger than {limit} bytes "
+                "(ResponseLimits.max_body_bytes)",
+                self.secrets,
+            ),
+            status_code=response.status_code,
+            request_id=_redacted_request_id(response.headers, self.secrets),
+            attempts=self.number,
+        )
+
     def after_transport_error(self, exc: httpx.RequestError) -> float:
         """Seconds to wait before the next attempt; raises the typed error when giving up."""
+        cause = _safe_cause(exc, self.secrets)
+        if is_timeout(exc) and time.monotonic() >= self.deadline - _DEADLINE_SLACK:
+            raise self.deadline_error() from cause
         failure = classify_transport_error(exc)
         error = _transport_error(exc, failure, self.number, self.secrets)
-        cause = _safe_cause(exc, self.secrets)
         if isinstance(exc, _PERMANENT_ERRORS):
             raise error from cause
         decision = self.policy.decide(
@@ -307,7 +384,9 @@ class _Attempts:
 
     def after_error_status(self, response: httpx.Response) -> float:
         """Seconds to wait before the next attempt; raises the typed error when giving up."""
-        error = error_from_response(response, attempts=self.number, secrets=self.secrets)
+        error = error_from_response(
+            response, attempts=self.number, secrets=self.secrets, max_json_depth=self.limits.max_json_depth
+        )
         decision = self.policy.decide(
             attempt=self.number,
             idempotent=self.idempotent,
@@ -321,7 +400,7 @@ class _Attempts:
     def _delay_or_raise(self, error: APIError, decision: Decision, cause: BaseException | None) -> float:
         reason = decision.reason
         if decision.retry:
-            if self.deadline is None or time.monotonic() + decision.delay < self.deadline:
+            if time.monotonic() + decision.delay < self.deadline:
                 self._log_retry(error.message, decision.delay)
                 return decision.delay
             reason = f"not retried: waiting {decision.delay:.2f} s would pass the deadline"
@@ -359,6 +438,54 @@ def bounded_timeout(timeout: httpx.Timeout, deadline: float) -> httpx.Timeout:
     )
 
 
+def _declared_length(response: httpx.Response) -> int | None:
+    length = response.headers.get("content-length", "")
+    return int(length) if length.isdigit() else None
+
+
+def _read_body(response: httpx.Response, limit: int) -> None:
+    """Read the body whole, up to `limit` bytes: a success over it raises `_BodyTooLarge`; an error
+    status is cut there (its start is all an error message shows). Instead of `response.read()`."""
+    cut = not response.is_success
+    declared = _declared_length(response)
+    if not cut and declared is not None and declared > limit:
+        response.close()
+        raise _BodyTooLarge(response)
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            if not cut:
+                raise _BodyTooLarge(response)
+            chunks.append(chunk[: len(chunk) - (size - limit)])
+            break
+        chunks.append(chunk)
+    response._content = b"".join(chunks)  # what `read()` sets; `content` reads it
+
+
+async def _aread_body(response: httpx.Response, limit: int) -> None:
+    """`_read_body` for async code."""
+    cut = not response.is_success
+    declared = _declared_length(response)
+    if not cut and declared is not None and declared > limit:
+        await response.aclose()
+        raise _BodyTooLarge(response)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            await response.aclose()
+            if not cut:
+                raise _BodyTooLarge(response)
+            chunks.append(chunk[: len(chunk) - (size - limit)])
+            break
+        chunks.append(chunk)
+    response._content = b"".join(chunks)
+
+
 def _sleep(client: AuthenticatedClient) -> Callable[[float], object]:
     return cast(Callable[[float], object], getattr(client, "sleep", None) or time.sleep)
 
@@ -380,30 +507,57 @@ def send(
     `request_kwargs` are `httpx.Client.build_request` arguments, such as a generated endpoint's
     `_get_kwargs(...)`; a URL may be absolute, and then carries the token only to the base URL's
     origin. `idempotent` selects the retry rules (get and cancel: True; create and run: False).
-    With `stream=True` the 2xx response is returned unread and the caller must close it.
-    `deadline` (on `time.monotonic()`) bounds the whole call: each attempt's timeouts are cut to
-    the time left, and no retry waits past it. A malformed URL is a ValueError, before any request.
+    With `stream=True` the 2xx response is returned unread and the caller must close it (and
+    bound its reading: see `_deadline`).
+    `deadline` (on `time.monotonic()`; `math.inf` for none) bounds the whole call, by default the
+    client's `call_timeout` from now: each attempt's timeouts are cut to the time left, no retry
+    waits past it, and no socket operation outlasts it (`APITimeoutError`). A malformed URL is a
+    ValueError, before any request.
     """
     http_client = client.get_httpx_client()
-    attempts = _Attempts(client, idempotent=idempotent, deadline=deadline)
+    bound_sync_reads(http_client)
+    attempts = _Attempts(client, idempotent=idempotent, deadline=call_deadline(client, deadline))
     sleep = _sleep(client)
-    while True:
-        kwargs = attempts.start(request_kwargs, http_client.timeout)
-        try:
-            response = http_client.send(build_request(client, http_client, kwargs), stream=True)
+    limit = attempts.limits.max_body_bytes
+    in_force = sync_deadline.set(None if attempts.deadline == math.inf else attempts.deadline)
+    try:
+        while True:
+            kwargs = attempts.start(request_kwargs, http_client.timeout)
+            attempts.request = request = build_request(client, http_client, kwargs)
             try:
-                if not (stream and response.is_success):
-                    response.read()
-            except BaseException:
-                response.close()
-                raise
-        except httpx.RequestError as exc:
-            sleep(attempts.after_transport_error(exc))
-            continue
-        attempts.log_response(response)
-        if response.is_success:
-            return attempts.succeeded(response)
-        sleep(attempts.after_error_status(response))
+                response = http_client.send(request, stream=True)
+                try:
+                    if not (stream and response.is_success):
+                        _read_body(response, limit)
+                except BaseException:
+                    response.close()
+                    raise
+            except httpx.RequestError as exc:
+                sleep(attempts.after_transport_error(exc))
+                continue
+            except _BodyTooLarge as exc:
+                raise attempts.too_large(exc.response) from None
+            attempts.log_response(response)
+            if response.is_success:
+                return attempts.succeeded(response)
+            sleep(attempts.after_error_status(response))
+    finally:
+        sync_deadline.reset(in_force)
+
+
+async def _async_attempt(
+    http_client: httpx.AsyncClient, request: httpx.Request, stream: bool, limit: int
+) -> httpx.Response:
+    response = await http_client.send(request, stream=True)
+    try:
+        if not (stream and response.is_success):
+            await _aread_body(response, limit)
+    except BaseException:
+        # Shielded: after a cancellation (the deadline's), the connection must still be released.
+        with anyio.CancelScope(shield=True):
+            await response.aclose()
+        raise
+    return response
 
 
 async def async_send(
@@ -414,35 +568,45 @@ async def async_send(
     stream: bool = False,
     deadline: float | None = None,
 ) -> httpx.Response:
-    """`send` for async code, through the client's `httpx.AsyncClient`."""
+    """`send` for async code, through the client's `httpx.AsyncClient`.
+
+    The deadline cancels whatever the attempt awaits (a transport stuck on a malformed chunk
+    included) and raises `APITimeoutError`.
+    """
     http_client = client.get_async_httpx_client()
-    attempts = _Attempts(client, idempotent=idempotent, deadline=deadline)
+    attempts = _Attempts(client, idempotent=idempotent, deadline=call_deadline(client, deadline))
     sleep = _async_sleep(client)
-    while True:
-        kwargs = attempts.start(request_kwargs, http_client.timeout)
-        try:
-            response = await http_client.send(build_request(client, http_client, kwargs), stream=True)
+    limit = attempts.limits.max_body_bytes
+    guard = None if attempts.deadline == math.inf else AsyncDeadline(attempts.deadline)
+    try:
+        while True:
+            kwargs = attempts.start(request_kwargs, http_client.timeout)
+            attempts.request = request = build_request(client, http_client, kwargs)
+            attempt = _async_attempt(http_client, request, stream, limit)
             try:
-                if not (stream and response.is_success):
-                    await response.aread()
-            except BaseException:
-                await response.aclose()
-                raise
-        except httpx.RequestError as exc:
-            await sleep(attempts.after_transport_error(exc))
-            continue
-        attempts.log_response(response)
-        if response.is_success:
-            return attempts.succeeded(response)
-        await sleep(attempts.after_error_status(response))
+                response = await (attempt if guard is None else guard.run(attempt))
+            except httpx.RequestError as exc:
+                await sleep(attempts.after_transport_error(exc))
+                continue
+            except DeadlineExpired:
+                raise attempts.deadline_error() from None
+            except _BodyTooLarge as exc:
+                raise attempts.too_large(exc.response) from None
+            attempts.log_response(response)
+            if response.is_success:
+                return attempts.succeeded(response)
+            await sleep(attempts.after_error_status(response))
+    finally:
+        if guard is not None:
+            guard.close()
 
 
 @contextmanager
 def open_stream(
-    client: AuthenticatedClient, request_kwargs: Mapping[str, Any], *, idempotent: bool
+    client: AuthenticatedClient, request_kwargs: Mapping[str, Any], *, idempotent: bool, deadline: float | None = None
 ) -> Iterator[httpx.Response]:
     """`send(..., stream=True)` as a context manager that always closes the response."""
-    response = send(client, request_kwargs, idempotent=idempotent, stream=True)
+    response = send(client, request_kwargs, idempotent=idempotent, stream=True, deadline=deadline)
     try:
         yield response
     finally:
@@ -451,30 +615,73 @@ def open_stream(
 
 @asynccontextmanager
 async def async_open_stream(
-    client: AuthenticatedClient, request_kwargs: Mapping[str, Any], *, idempotent: bool
+    client: AuthenticatedClient, request_kwargs: Mapping[str, Any], *, idempotent: bool, deadline: float | None = None
 ) -> AsyncIterator[httpx.Response]:
     """`async_send(..., stream=True)` as a context manager that always closes the response."""
-    response = await async_send(client, request_kwargs, idempotent=idempotent, stream=True)
+    response = await async_send(client, request_kwargs, idempotent=idempotent, stream=True, deadline=deadline)
     try:
         yield response
     finally:
         await response.aclose()
 
 
-@contextmanager
-def reading_body(client: AuthenticatedClient, response: httpx.Response) -> Iterator[None]:
-    """Turn an httpx error raised while reading a streamed body into its `extensions.errors` error.
+def _body_deadline_error(response: httpx.Response, seconds: float, secrets: tuple[str, ...]) -> APITimeoutError:
+    message = f"{_describe(response.request)} did not finish within {seconds:.4g} s, its total timeout"
+    return APITimeoutError(redact(message, secrets), attempts=attempts_of(response))
 
-    A plain (not async) context manager, for `for` and `async for` loops alike:
 
-        with open_stream(client, kwargs, idempotent=True) as response, reading_body(client, response):
-            for chunk in response.iter_bytes(): ...
+def iter_body(
+    client: AuthenticatedClient, response: httpx.Response, *, deadline: float, chunk_size: int | None = None
+) -> Iterator[bytes]:
+    """A streamed body's chunks, read by `deadline` (`math.inf`: none) with `extensions.errors` errors.
+
+    Every socket read is cut to the time left (see `_deadline`): past it, `APITimeoutError`. An
+    httpx error becomes its typed error as `send` types it (see `body_error`).
     """
+    secrets = _secrets(client)
+    seconds = deadline - time.monotonic()
+    chunks = response.iter_bytes(chunk_size)
+    while True:
+        in_force = sync_deadline.set(None if deadline == math.inf else deadline)
+        try:
+            chunk = next(chunks, None)
+        except httpx.RequestError as exc:
+            if is_timeout(exc) and time.monotonic() >= deadline - _DEADLINE_SLACK:
+                raise _body_deadline_error(response, seconds, secrets) from None
+            error = body_error(client, response, exc)
+            raise error from error.__cause__
+        finally:
+            sync_deadline.reset(in_force)
+        if chunk is None:
+            return
+        yield chunk
+        if time.monotonic() >= deadline:
+            raise _body_deadline_error(response, seconds, secrets)
+
+
+async def aiter_body(
+    client: AuthenticatedClient, response: httpx.Response, *, deadline: float, chunk_size: int | None = None
+) -> AsyncIterator[bytes]:
+    """`iter_body` for async code: one timer for the whole body cancels a read past `deadline`."""
+    secrets = _secrets(client)
+    seconds = deadline - time.monotonic()
+    chunks = response.aiter_bytes(chunk_size)
+    guard = None if deadline == math.inf else AsyncDeadline(deadline)
     try:
-        yield
-    except httpx.RequestError as exc:
-        error = body_error(client, response, exc)
-        raise error from error.__cause__
+        while True:
+            try:
+                chunk = await (chunks.__anext__() if guard is None else guard.run(chunks.__anext__()))
+            except StopAsyncIteration:
+                return
+            except DeadlineExpired:
+                raise _body_deadline_error(response, seconds, secrets) from None
+            except httpx.RequestError as exc:
+                error = body_error(client, response, exc)
+                raise error from error.__cause__
+            yield chunk
+    finally:
+        if guard is not None:
+            guard.close()
 
 
 def body_error(client: AuthenticatedClient, response: httpx.Response, exc: httpx.RequestError) -> APIError:
@@ -495,17 +702,31 @@ def attempts_of(response: httpx.Response) -> int:
     return int(response.extensions.get(_ATTEMPTS_KEY, 1))
 
 
+def _redacted_request_id(headers: httpx.Headers, secrets: tuple[str, ...]) -> str | None:
+    request_id = _request_id(headers)
+    return redact(request_id, secrets) if request_id else None
+
+
 def parse_prediction(response: httpx.Response, client: AuthenticatedClient) -> Prediction:
-    """The prediction in a 2xx response's `{"data": ...}` envelope; `APIResponseError` when it is not one."""
+    """The prediction in a 2xx response's `{"data": ...}` envelope; `APIResponseError` when it is not one.
+
+    JSON nested deeper than the client's `ResponseLimits.max_json_depth` is not one either, nor
+    a prediction whose `status` is not a string.
+    """
     secrets = _secrets(client)
     common: dict[str, Any] = {
         "status_code": response.status_code,
-        "request_id": _request_id(response.headers),
+        "request_id": _redacted_request_id(response.headers, secrets),
         "attempts": attempts_of(response),
     }
     where = _describe(response.request)
     try:
-        payload = json.loads(response.content)
+        payload = loads(response.content, limits_of(client).max_json_depth)
+    except JSONTooDeep as exc:
+        raise APIResponseError(
+            redact(f"{response.status_code} from {where}: {exc} (ResponseLimits.max_json_depth)", secrets),
+            **common,
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         excerpt = _excerpt(response.content, response.headers.get("content-type", ""))
         raise APIResponseError(
@@ -513,6 +734,19 @@ def parse_prediction(response: httpx.Response, client: AuthenticatedClient) -> P
             detail=redact(excerpt, secrets),
             **common,
         ) from _safe_cause(exc, secrets)
+    if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
+        status = payload["data"].get("status", "")
+        if not isinstance(status, str):
+            # The generated model would keep it as is, and a wait would poll it to its deadline.
+            shown = json.dumps(status)
+            shown = shown if len(shown) <= 40 else shown[:39] + "…"
+            raise APIResponseError(
+                redact(
+                    f"{response.status_code} from {where}: the prediction's status is {shown}, not a string", secrets
+                ),
+                detail=redact_value(payload, secrets),
+                **common,
+            )
     try:
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
             raise TypeError("expected an object with a `data` object")
@@ -520,6 +754,6 @@ def parse_prediction(response: httpx.Response, client: AuthenticatedClient) -> P
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise APIResponseError(
             redact(f"{response.status_code} from {where} is not a prediction envelope: {exc!r}", secrets),
-            detail=_redact_value(payload, secrets),
+            detail=redact_value(payload, secrets),
             **common,
         ) from _safe_cause(exc, secrets)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 import httpx
 
-__all__ = ["REDACTED", "check_prediction_id", "mentions", "redact", "same_origin"]
+__all__ = ["REDACTED", "check_prediction_id", "mentions", "redact", "redact_value", "same_origin", "scrub"]
 
 REDACTED = "[REDACTED]"
 
@@ -31,6 +32,56 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
 def mentions(text: str, secrets: Iterable[str | None]) -> bool:
     """Whether `text` contains one of the secrets (in any spelling `redact` removes)."""
     return redact(text, secrets) != text
+
+
+def redact_value(value: Any, secrets: tuple[str, ...]) -> Any:
+    """A JSON-like value with every string in it redacted (its depth is bounded by the JSON limits)."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, list):
+        return [redact_value(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {redact(str(key), secrets): redact_value(item, secrets) for key, item in value.items()}
+    return value
+
+
+def _leaks(error: BaseException, secrets: tuple[str, ...]) -> bool:
+    try:
+        return mentions(str(error), secrets) or mentions(repr(error), secrets)
+    except Exception:  # an exception whose str() fails cannot be shown either: drop it
+        return True
+
+
+def scrub(error: BaseException, secrets: tuple[str, ...]) -> BaseException:
+    """`error`, with no secret left in it or in what is chained to it; changed in place.
+
+    The SDK's errors (`message`, `detail`, `request_id`, `args`) are redacted; any other exception
+    chained to it (`__cause__`, `__context__`) that mentions a secret is cut off, with everything
+    chained behind it. The last line of defence, where errors leave the SDK: the server may
+    echo the token anywhere (an event, a header, a broken chunk line).
+    """
+    if not any(secrets):
+        return error
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        message = getattr(current, "message", None)
+        if isinstance(message, str) and hasattr(current, "detail"):  # an APIError
+            redacted = redact(message, secrets)
+            current.message = redacted  # type: ignore[attr-defined]
+            current.args = (redacted,)
+            current.detail = redact_value(current.detail, secrets)
+            request_id = getattr(current, "request_id", None)
+            if isinstance(request_id, str):
+                current.request_id = redact(request_id, secrets)  # type: ignore[attr-defined]
+        if current.__cause__ is not None and _leaks(current.__cause__, secrets):
+            current.__cause__ = None
+            current.__suppress_context__ = True
+        if current.__context__ is not None and _leaks(current.__context__, secrets):
+            current.__context__ = None
+        current = current.__cause__ if current.__cause__ is not None else current.__context__
+    return error
 
 
 def _origin(url: httpx.URL | str) -> tuple[str, str, int | None]:

@@ -4,29 +4,39 @@
 `extensions.sse.SSEDecoder`, drops events a resumed server sends again, says which text piece an
 event carries, raises the typed error an `error` event or a failed `done` stands for, and keeps
 what a reconnection needs (the last event id, the server's `retry`). `ResumePolicy` decides
-whether and when to reconnect. The sync and async drivers in extensions.streaming share both.
+whether and when to reconnect, `StreamClock` when the stream must end. The sync and async drivers
+in extensions.streaming share all three.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .errors import PredictionCanceledError, StreamError
-from .sse import ServerSentEvent, SSEDecoder
+from ._limits import DEFAULT_LIMITS, ResponseLimits, loads
+from ._security import redact, redact_value
+from .errors import PredictionCanceledError, StreamError, StreamTimeoutError
+from .sse import EventTooLarge, ServerSentEvent, SSEDecoder
 
 if TYPE_CHECKING:
     from generated_client.models.prediction import Prediction
 
-__all__ = ["ResumePolicy", "StreamState"]
+__all__ = ["ResumePolicy", "StreamClock", "StreamState"]
+
+_EXCERPT_LENGTH = 200
+# Seeds the id buffer of a resumed connection: an event that sets no id of its own then carries
+# this, not the id we resumed from, so it cannot pass for a repeat of that event. No id a server
+# sets can equal it: the decoder ignores ids containing NUL.
+_NO_ID = "\0"
 
 
-def _json_object(data: str) -> dict[str, Any] | None:
+def _json_object(data: str, max_depth: int) -> dict[str, Any] | None:
     try:
-        value = json.loads(data) if data.strip() else {}
-    except ValueError:
+        value = loads(data, max_depth) if data.strip() else {}
+    except ValueError:  # not JSON, or too deep (JSONTooDeep): shown as text
         return None
     return value if isinstance(value, dict) else None
 
@@ -35,13 +45,21 @@ def _numeric_id(event_id: str) -> int | None:
     return int(event_id) if event_id.isascii() and event_id.isdigit() else None
 
 
+def _shown(value: Any) -> str:
+    """A short, one-line rendering of a detail or reason the server sent, for a message."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= _EXCERPT_LENGTH else text[: _EXCERPT_LENGTH - 1] + "…"
+
+
 @attrs.define
 class StreamState:
     """Everything received on one logical stream, across reconnections.
 
     `text` is all the output text received so far, `log_lines` the `logs` events; `last_event_id`
     is what to send as `Last-Event-ID` when resuming and `retry_ms` the server's latest
-    reconnection delay (both as the WHATWG decoder keeps them).
+    reconnection delay (both as the WHATWG decoder keeps them). `secrets` never appear in the
+    errors it raises; `limits` bound each event and the JSON in it.
     """
 
     # The prediction being followed, if any: attached to PredictionCanceledError.
@@ -52,12 +70,17 @@ class StreamState:
     done_data: dict[str, Any] = attrs.field(factory=dict)
     events_received: int = 0
     events_this_connection: int = 0
-    _decoder: SSEDecoder = attrs.field(factory=SSEDecoder, init=False)
-    # After a reconnection, until the first new event: the id we resumed after.
-    _resumed_after: int | None = attrs.field(default=None, init=False)
-    # The id the previous event carried: an event carrying the same id did not set one (ids
-    # carry over from event to event), so it says nothing about repeats.
-    _previous_id: str = attrs.field(default="", init=False)
+    secrets: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    limits: ResponseLimits = attrs.field(default=DEFAULT_LIMITS, kw_only=True)
+    _decoder: SSEDecoder = attrs.field(init=False)
+    # After a reconnection: the id we resumed from, until an event sets an id of its own.
+    _resumed_from: str | None = attrs.field(default=None, init=False)
+    # After a reconnection, until the first new event: events may be repeats of ones we have.
+    _judging_repeats: bool = attrs.field(default=False, init=False)
+
+    @_decoder.default
+    def _new_decoder(self) -> SSEDecoder:
+        return SSEDecoder(max_size=self.limits.max_event_size)
 
     @property
     def text(self) -> str:
@@ -65,7 +88,8 @@ class StreamState:
 
     @property
     def last_event_id(self) -> str:
-        return self._decoder.last_event_id
+        decoded = self._decoder.last_event_id
+        return self._resumed_from if decoded == _NO_ID and self._resumed_from is not None else decoded
 
     @property
     def retry_ms(self) -> int | None:
@@ -79,30 +103,61 @@ class StreamState:
         return bool(self.last_event_id) or self.events_received == 0
 
     def start_connection(self) -> None:
-        """A connection begins: after the first one, it resumes after `last_event_id`."""
-        self._decoder.close()  # Drops an unfinished event; keeps the last event id and retry.
-        self._previous_id = self.last_event_id
-        self._resumed_after = _numeric_id(self.last_event_id) if self.events_received else None
+        """A connection begins: after the first one, it resumes from `last_event_id`."""
+        resume_from = self.last_event_id
+        if self.events_received and resume_from:
+            self._resumed_from = resume_from
+            self._judging_repeats = True
+            self._decoder.last_event_id = _NO_ID  # close() seeds the id buffer with it
+        self._decoder.close()  # Drops an unfinished event; keeps the retry.
         self.events_this_connection = 0
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        """Decode a chunk; return the new events it completes (never one received before)."""
-        events = self._decoder.feed(chunk)
-        if self._resumed_after is not None and events:
-            events = [event for event in events if not self._is_repeat(event)]
+        """Decode a chunk; return the new events it completes (never one received before).
+
+        Raises StreamError for a line or event over `limits.max_event_size`.
+        """
+        try:
+            events = self._decoder.feed(chunk)
+        except EventTooLarge as exc:
+            raise StreamError(
+                f"{exc} (ResponseLimits.max_event_size); {len(self.text)} characters of text received",
+                text=self.text,
+            ) from None
+        if self._resumed_from is not None and events:
+            events = self._after_resume(events)
         self.events_received += len(events)
         self.events_this_connection += len(events)
         return events
 
-    def _is_repeat(self, event: ServerSentEvent) -> bool:
-        # A server that ignored Last-Event-ID replays events we have; their ids give them away.
-        sets_id = event.id != self._previous_id
-        self._previous_id = event.id
-        current = _numeric_id(event.id)
-        if sets_id and current is not None and self._resumed_after is not None and current <= self._resumed_after:
+    def _after_resume(self, events: list[ServerSentEvent]) -> list[ServerSentEvent]:
+        resumed_from = self._resumed_from
+        assert resumed_from is not None
+        kept = []
+        for index, event in enumerate(events):
+            if event.id == _NO_ID:
+                # Sets no id: a new event, carrying the id we resumed from (as ids carry over).
+                kept.append(event._replace(id=resumed_from))
+                self._judging_repeats = False
+            elif self._judging_repeats and self._is_repeat(event.id, resumed_from):
+                continue
+            else:
+                # An id of its own: the decoder carries real ids from here on, and nothing after
+                # a new event can be a repeat.
+                self._judging_repeats = False
+                self._resumed_from = None
+                kept.extend(events[index:])
+                break
+        return kept
+
+    @staticmethod
+    def _is_repeat(event_id: str, resumed_from: str) -> bool:
+        # A server that resumes *at* Last-Event-ID sends that event again; one that ignores the
+        # header replays from the start. Their ids give both away.
+        if event_id == resumed_from:
             return True
-        self._resumed_after = None  # The first new event: nothing after it can be a repeat.
-        return False
+        current, resumed = _numeric_id(event_id), _numeric_id(resumed_from)
+        return current is not None and resumed is not None and current <= resumed
 
     def apply(self, event: ServerSentEvent) -> str | None:
         """Take one event; return the text piece it carries, if any.
@@ -118,17 +173,22 @@ class StreamState:
             self.log_lines.append(event.data)
             return None
         if kind == "error":
-            body = _json_object(event.data)
-            detail = body.get("detail", body) if body is not None else event.data
-            raise StreamError(f"the model reported an error: {detail}", text=self.text, detail=detail)
+            body = _json_object(event.data, self.limits.max_json_depth)
+            detail = redact_value(body.get("detail", body) if body is not None else event.data, self.secrets)
+            message = redact(f"the model reported an error: {_shown(detail)}", self.secrets)
+            raise StreamError(message, text=self.text, detail=detail)
         if kind == "done":
             self.done = True
-            self.done_data = _json_object(event.data) or {}
+            self.done_data = _json_object(event.data, self.limits.max_json_depth) or {}
             reason = self.done_data.get("reason")
             if reason == "canceled":
                 raise PredictionCanceledError("the prediction was canceled", prediction=self.prediction)
             if reason:
-                raise StreamError(f"the stream ended: {reason}", text=self.text, detail=self.done_data)
+                raise StreamError(
+                    redact(f"the stream ended: {_shown(reason)}", self.secrets),
+                    text=self.text,
+                    detail=redact_value(self.done_data, self.secrets),
+                )
             return None
         # Unknown event types are newer than this SDK: skip them rather than fail.
         return None
@@ -136,9 +196,52 @@ class StreamState:
     def ended_early(self, cause: str) -> StreamError:
         """The error for a stream that ended before `done` and is not resumed."""
         return StreamError(
-            f"the stream ended before `done` ({cause}); {len(self.text)} characters of text received",
+            redact(
+                f"the stream ended before `done` ({cause}); {len(self.text)} characters of text received",
+                self.secrets,
+            ),
             text=self.text,
         )
+
+
+@attrs.define
+class StreamClock:
+    """When a stream must end: its total deadline, and `idle_timeout` seconds after its last event.
+
+    Times are on `time.monotonic()`; `total_deadline` is `math.inf` when there is none.
+    """
+
+    total_deadline: float = math.inf
+    idle_timeout: float | None = None
+    total_timeout: float | None = None  # the seconds behind total_deadline, for messages
+    last_event: float = 0.0
+
+    def started(self, now: float) -> None:
+        self.last_event = now
+
+    def saw_event(self, now: float) -> None:
+        self.last_event = now
+
+    def deadline(self) -> float:
+        if self.idle_timeout is None:
+            return self.total_deadline
+        return min(self.total_deadline, self.last_event + self.idle_timeout)
+
+    def expired(self, now: float) -> bool:
+        return now >= self.deadline()
+
+    def error(self, state: StreamState, now: float) -> StreamTimeoutError:
+        """The error for a stream that reached its deadline, with the text so far."""
+        if (
+            self.idle_timeout is not None
+            and now >= self.last_event + self.idle_timeout
+            and (self.last_event + self.idle_timeout < self.total_deadline)
+        ):
+            why = f"no event for {self.idle_timeout:.4g} s (idle_timeout)"
+        else:
+            total = f" within {self.total_timeout:.4g} s" if self.total_timeout is not None else ""
+            why = f"the stream did not end{total}, its total timeout"
+        return StreamTimeoutError(f"{why}; {len(state.text)} characters of text received", text=state.text, attempts=1)
 
 
 @attrs.frozen

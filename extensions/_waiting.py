@@ -18,7 +18,7 @@ from generated_client.models.prediction_status import PredictionStatus
 from generated_client.types import Unset
 
 from ._security import redact
-from .errors import PredictionCanceledError, PredictionError, WaitTimeoutError
+from .errors import APIResponseError, PredictionCanceledError, PredictionError, WaitTimeoutError
 
 __all__ = [
     "FINAL_STATUSES",
@@ -32,6 +32,36 @@ __all__ = [
 ]
 
 FINAL_STATUSES = frozenset({PredictionStatus.SUCCEEDED, PredictionStatus.FAILED, PredictionStatus.CANCELED})
+# Statuses this SDK does not know but whose names say the prediction has ended (compared in lower
+# case without separators): waiting for them to change would poll until the deadline.
+_FINAL_LOOKING = frozenset(
+    {
+        "aborted",
+        "cancelled",
+        "canceled",
+        "complete",
+        "completed",
+        "crashed",
+        "done",
+        "ended",
+        "error",
+        "errored",
+        "expired",
+        "fail",
+        "failed",
+        "failure",
+        "finished",
+        "killed",
+        "rejected",
+        "stopped",
+        "succeeded",
+        "success",
+        "successful",
+        "terminated",
+        "timedout",
+        "timeout",
+    }
+)
 
 
 @attrs.frozen
@@ -99,9 +129,27 @@ class WaitClock:
         return wanted if remaining is None else min(wanted, remaining)
 
 
-def is_final(prediction: Prediction) -> bool:
-    # A status this SDK does not know is not final: keep waiting rather than crash or stop early.
-    return prediction.status in FINAL_STATUSES
+def is_final(prediction: Prediction, secrets: tuple[str, ...] = ()) -> bool:
+    """Whether the prediction has ended; APIResponseError for a status that cannot be waited on.
+
+    A status this SDK does not know is taken as not final (a new stage such as "queued": keep
+    waiting), unless its name says it ended ("completed", "errored", "Succeeded"...) or it is not
+    a string at all: then nothing the server will say can end the wait, and an error says why.
+    """
+    status = prediction.status
+    if status in FINAL_STATUSES:
+        return True
+    if isinstance(status, PredictionStatus):
+        return False
+    if not isinstance(status, str):
+        problem = f"{type(status).__name__} {status!r}, not a string"
+    elif "".join(character for character in status.lower() if character.isalnum()) in _FINAL_LOOKING:
+        problem = f"{status!r}, which this SDK does not know but which looks final"
+    else:
+        return False
+    message = f"prediction {prediction.id} has status {problem}: waiting cannot tell how it ended"
+    shown = message if len(message) <= 300 else message[:299] + "…"
+    raise APIResponseError(redact(shown, secrets))
 
 
 def _observable(prediction: Prediction) -> tuple[Any, ...]:

@@ -162,15 +162,16 @@ def run(client: AuthenticatedClient, model: str, input: ModelInput, **fields: An
     """Run a model (`owner/name:version`) and return the finished, succeeded prediction.
 
     Raises `PredictionError` (with `.prediction`) when the prediction failed and
-    `PredictionCanceledError` when it was canceled. Waits up to the client's `run_timeout`.
-    Keyword arguments are further fields of `RunRequest`, if the spec has any.
+    `PredictionCanceledError` when it was canceled. Waits up to the client's `run_timeout`, retries
+    included (then `APITimeoutError`). Keyword arguments are further fields of `RunRequest`, if the
+    spec has any.
 
     Example:
         >>> run(client, MISTRAL, MistralInstructInput(prompt="A haiku about ham")).output
         ['Steamed', ' hams', ...]
     """
     kwargs = _run_kwargs(client, model, input, client.get_httpx_client().timeout, fields)
-    response = _http.send(client, kwargs, idempotent=False)
+    response = _http.send(client, kwargs, idempotent=False, deadline=_http.run_deadline(client))
     return _finished(_http.parse_prediction(response, client), client, _http.attempts_of(response))
 
 
@@ -234,5 +235,5 @@ async def async_run(client: AuthenticatedClient, model: str, input: ModelInput, 
         >>> prediction = await async_run(client, MISTRAL, {"prompt": "A haiku about ham"})
     """
     kwargs = _run_kwargs(client, model, input, client.get_async_httpx_client().timeout, fields)
-    response = await _http.async_send(client, kwargs, idempotent=False)
+    response = await _http.async_send(client, kwargs, idempotent=False, deadline=_http.run_deadline(client))
     return _finished(_http.parse_prediction(response, client), client, _http.attempts_of(response))

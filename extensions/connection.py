@@ -24,12 +24,15 @@ from attrs import define, field
 
 from generated_client import AuthenticatedClient
 
+from ._deadline import DEFAULT_CALL_TIMEOUT, DEFAULT_RUN_TIMEOUT
 from ._http import logger
+from ._limits import ResponseLimits
 from ._retry import RetryPolicy
 
 __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
+    "DEFAULT_CALL_TIMEOUT",
     "DEFAULT_RUN_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "TOKEN_ENV",
@@ -44,9 +47,9 @@ BASE_URL_ENV = "INFERENCE_API_BASE_URL"
 # The `servers` URL of openapi.yaml (tests check that the two agree).
 DEFAULT_BASE_URL = "https://fqpedg8vi2.ap-northeast-1.awsapprunner.com"
 # A refused or unreachable host should fail fast; an answer may take a while on a busy service.
+# These bound each wait for the server; DEFAULT_CALL_TIMEOUT (120 s) bounds each call whole, and
+# DEFAULT_RUN_TIMEOUT (600 s) each run and stream, whose read timeout it also is.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-# /v1/run answers only once the model has finished: its read timeout is this long instead.
-DEFAULT_RUN_TIMEOUT = 600.0
 # Measured by benchmarks/bench_calls.py (async GETs of a prediction against the mock server over
 # loopback, 2 cores, four runs): per request, the aiohttp transport took 0.69-0.87x the time of
 # httpx's own at concurrency 1 and 0.27-0.34x at concurrency 50, where httpx's connection pool
@@ -83,7 +86,9 @@ class InferenceClient(AuthenticatedClient):
     """
 
     retry: RetryPolicy = field(factory=RetryPolicy, kw_only=True)
+    call_timeout: float | None = field(default=DEFAULT_CALL_TIMEOUT, kw_only=True)
     run_timeout: float | None = field(default=DEFAULT_RUN_TIMEOUT, kw_only=True)
+    limits: ResponseLimits = field(factory=ResponseLimits, kw_only=True)
     fast_async: bool = field(default=False, kw_only=True)
     sleep: Callable[[float], object] = field(default=time.sleep, kw_only=True, repr=False)
     async_sleep: Callable[[float], Awaitable[object]] = field(default=anyio.sleep, kw_only=True, repr=False)
@@ -153,8 +158,10 @@ def connect(
     base_url: str | None = None,
     *,
     timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+    call_timeout: float | None = DEFAULT_CALL_TIMEOUT,
     run_timeout: float | None = DEFAULT_RUN_TIMEOUT,
     retries: RetryPolicy | int | None = None,
+    limits: ResponseLimits | None = None,
     user_agent: str | None = None,
     fast_async: bool | None = None,
     follow_redirects: bool = True,
@@ -168,9 +175,15 @@ def connect(
 
     - `token`: else `INFERENCE_API_TOKEN`; `ValueError` when there is none.
     - `base_url`: else `INFERENCE_API_BASE_URL`, else the hosted service of openapi.yaml.
-    - `timeout`: seconds or an `httpx.Timeout` (default: 5 s to connect, 30 s for the rest);
-      `run_timeout`: the read timeout of `run()`, which answers only when the model is done.
+    - `timeout`: seconds or an `httpx.Timeout` (default: 5 s to connect, 30 s for the rest): how
+      long each wait for the server may take.
+    - `call_timeout`: how long one get, create, cancel or download may take in all, retries
+      included, whatever the server does (default 120 s; None: no total).
+    - `run_timeout`: the same for `run()` and for streams (default 600 s; None: no total), and
+      the read timeout of `run()`, which answers only when the model is done.
     - `retries`: a `RetryPolicy`, or how many retries after the first attempt (0 disables).
+    - `limits`: a `ResponseLimits`: how large a body, an event or JSON nesting from the server
+      may be (default 32 MiB, 16 Mi characters, 128 levels).
     - `user_agent`: your product token, put before `inference-api/<v> python/<v> httpx/<v>`.
     - `fast_async`: the aiohttp transport for async calls (faster, above all at high
       concurrency). By default it is used when the `fast` extra is installed, no proxy is set
@@ -212,6 +225,10 @@ def connect(
             logger.warning("fast_async=True but httpx-aiohttp is not installed (the `fast` extra): using httpx's own")
         use_fast = False
 
+    for name, seconds in (("call_timeout", call_timeout), ("run_timeout", run_timeout)):
+        if seconds is not None and not seconds > 0:
+            raise ValueError(f"{name} must be a number of seconds > 0 or None, not {seconds!r}")
+
     agent = default_user_agent()
     all_headers = {"User-Agent": f"{user_agent} {agent}" if user_agent else agent, **(headers or {})}
     return InferenceClient(
@@ -223,7 +240,9 @@ def connect(
         verify_ssl=verify_ssl,
         httpx_args=httpx_args,
         retry=policy,
+        call_timeout=call_timeout,
         run_timeout=run_timeout,
+        limits=limits or ResponseLimits(),
         fast_async=use_fast,
         sleep=sleep or time.sleep,
         async_sleep=async_sleep or anyio.sleep,

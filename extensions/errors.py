@@ -16,11 +16,13 @@
     │   └── ServerError               5xx, including codes outside http.HTTPStatus such as 520 (.retry_after)
     ├── PredictionError           the prediction failed (.prediction)
     │   └── PredictionCanceledError   the prediction was canceled (.prediction)
-    ├── StreamError               an `error` event, or a stream that ended and could not be resumed
-    │                             (.text: the output received before it)
+    ├── StreamError               an `error` event, a stream that ended and could not be resumed, or
+    │   │                         an event over the size limit (.text: the output received before it)
+    │   └── StreamTimeoutError    the stream passed its total or idle timeout (also an APITimeoutError)
     └── WaitTimeoutError          wait() reached its deadline (.prediction: the last one seen)
 
-Messages never contain the API token.
+Every call ends by its total deadline with `APITimeoutError` (a stream with `StreamTimeoutError`),
+whatever the server does. Messages, reprs and chained causes never contain the API token.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "StreamError",
+    "StreamTimeoutError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
     "status_error_class",
@@ -193,6 +196,13 @@ class StreamError(APIError):
     def __init__(self, message: str, *, text: str = "", **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.text = text
+
+
+class StreamTimeoutError(StreamError, APITimeoutError):
+    """The stream passed its total timeout, or went `idle_timeout` seconds without an event.
+
+    A `StreamError` (`.text` holds the output received) and an `APITimeoutError` alike.
+    """
 
 
 class WaitTimeoutError(APIError):

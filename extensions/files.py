@@ -23,7 +23,7 @@ import httpx
 
 from generated_client import AuthenticatedClient
 
-from ._http import async_open_stream, checked_url, open_stream, reading_body
+from ._http import aiter_body, async_open_stream, checked_url, iter_body, open_stream, run_deadline
 from ._security import redact
 
 __all__ = ["ProgressCallback", "async_download", "download", "download_path", "encode_input", "to_data_uri"]
@@ -212,6 +212,7 @@ def download(
     client: AuthenticatedClient | None = None,
     progress: ProgressCallback | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    timeout: float | None = None,
 ) -> Path:
     """Save the file at `url` (such as a video output) to `path`, streaming it to disk; return the path.
 
@@ -222,8 +223,10 @@ def download(
     The token is sent only when `url` is on the origin of `client`'s base URL. The file appears
     whole or not at all: it is written to a temporary file beside `path`, then renamed.
     `progress(bytes_done, bytes_total)` is called after each chunk (`bytes_total` is None when
-    the server does not say). Errors are `extensions.errors` errors; a malformed `url` is a
-    ValueError, raised before any request.
+    the server does not say). `timeout` bounds the whole download, whatever the server does
+    (default: the client's `run_timeout`, 600 s; `math.inf` for none): past it, `APITimeoutError`.
+    Errors are `extensions.errors` errors; a malformed `url` is a ValueError, raised before any
+    request.
 
     Example:
         >>> prediction = run(client, IMAGE_TO_VIDEO, {"image": "https://...", "prompt": "..."})
@@ -231,19 +234,17 @@ def download(
         PosixPath('video.mp4')
     """
     destination = download_path(url, path, client)
-    with (
-        _download_client(client) as http_client,
-        open_stream(http_client, {"method": "GET", "url": url}, idempotent=True) as response,
-        reading_body(http_client, response),
-    ):
-        total = _total(response)
-        done = 0
-        with _atomic_destination(destination) as out:
-            for chunk in response.iter_bytes(chunk_size):
-                out.write(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
+    with _download_client(client) as http_client:
+        deadline = run_deadline(http_client, timeout)
+        with open_stream(http_client, {"method": "GET", "url": url}, idempotent=True, deadline=deadline) as response:
+            total = _total(response)
+            done = 0
+            with _atomic_destination(destination) as out:
+                for chunk in iter_body(http_client, response, deadline=deadline, chunk_size=chunk_size):
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
     return destination
 
 
@@ -254,6 +255,8 @@ async def async_download(
     client: AuthenticatedClient | None = None,
     progress: ProgressCallback | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    # As every call has, with a typed error; a cancel scope of the caller's own works as well.
+    timeout: float | None = None,  # noqa: ASYNC109
 ) -> Path:
     """`download` for async code; file writes run in a worker thread.
 
@@ -262,16 +265,16 @@ async def async_download(
         PosixPath('video.mp4')
     """
     destination = download_path(url, path, client)
-    async with (
-        _async_download_client(client) as http_client,
-        async_open_stream(http_client, {"method": "GET", "url": url}, idempotent=True) as response,
-    ):
-        total = _total(response)
-        done = 0
-        with reading_body(http_client, response), _atomic_destination(destination) as out:
-            async for chunk in response.aiter_bytes(chunk_size):
-                await anyio.to_thread.run_sync(out.write, chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
+    async with _async_download_client(client) as http_client:
+        deadline = run_deadline(http_client, timeout)
+        request = {"method": "GET", "url": url}
+        async with async_open_stream(http_client, request, idempotent=True, deadline=deadline) as response:
+            total = _total(response)
+            done = 0
+            with _atomic_destination(destination) as out:
+                async for chunk in aiter_body(http_client, response, deadline=deadline, chunk_size=chunk_size):
+                    await anyio.to_thread.run_sync(out.write, chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
     return destination

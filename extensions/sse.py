@@ -19,7 +19,24 @@ import sys
 from collections.abc import AsyncGenerator, AsyncIterable, Generator, Iterable
 from typing import Any, NamedTuple
 
-__all__ = ["SSEDecoder", "ServerSentEvent", "aiter_events", "iter_events"]
+__all__ = ["DEFAULT_MAX_EVENT_SIZE", "EventTooLarge", "SSEDecoder", "ServerSentEvent", "aiter_events", "iter_events"]
+
+# Characters in one line, or in one event's data, beyond which the decoder stops (16 MiB of ASCII).
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+# What keeping one more data line apart costs in memory (a str object and its list slot), counted
+# against the limit as well: a million tiny lines must not get around it.
+_DATA_LINE_COST = 64
+
+
+class EventTooLarge(ValueError):
+    """A line or an event's data is longer than the decoder's `max_size`.
+
+    The decoder is left mid-event: `close()` it before feeding another stream.
+    """
+
+    def __init__(self, max_size: int) -> None:
+        super().__init__(f"an event stream line or event is longer than {max_size} characters")
+        self.max_size = max_size
 
 
 class ServerSentEvent(NamedTuple):
@@ -57,6 +74,10 @@ class SSEDecoder:
     For reconnecting, `last_event_id` is the value to send as `Last-Event-ID` (the spec's "last
     event ID string", committed at each blank line even when no event is dispatched) and
     `retry` the latest reconnection time in milliseconds (None until the server sets one).
+
+    Memory is bounded: a line, or an event's data, longer than `max_size` characters raises
+    `EventTooLarge` (None: no limit). The spec sets no limit, but a stream that never sends a line
+    break would otherwise be held whole.
     """
 
     __slots__ = (
@@ -64,19 +85,23 @@ class SSEDecoder:
         "_block_retry",
         "_data",
         "_data_lines",
+        "_data_size",
         "_event_type",
         "_id_buffer",
         "_line_parts",
+        "_line_size",
+        "_max_size",
         "_skip_lf",
         "_undecoded",
         "last_event_id",
         "retry",
     )
 
-    def __init__(self, last_event_id: str = "") -> None:
+    def __init__(self, last_event_id: str = "", *, max_size: int | None = DEFAULT_MAX_EVENT_SIZE) -> None:
         self.last_event_id = last_event_id
         self.retry: int | None = None
         self._id_buffer = last_event_id
+        self._max_size = sys.maxsize if max_size is None else max_size
         self._start_stream()
 
     def _start_stream(self) -> None:
@@ -84,8 +109,10 @@ class SSEDecoder:
         self._undecoded = b""
         self._skip_lf = False  # The previous text ended with CR: a leading LF completes that CRLF.
         self._line_parts: list[str] = []  # The unfinished line, in pieces to keep long lines linear.
+        self._line_size = 0  # Characters in _line_parts.
         self._data: str | None = None  # None: no `data` field yet. "" is one empty `data` line.
         self._data_lines: list[str] = []  # The data lines after the first, joined once at dispatch.
+        self._data_size = 0  # What the event's data counts against max_size.
         self._event_type = ""
         self._block_retry: int | None = None
 
@@ -120,21 +147,31 @@ class SSEDecoder:
         # Only CR and LF end lines: str.splitlines would also split at U+2028, \x0b, \x85 ...
         lines = text.split("\n")
         parts = self._line_parts
+        max_size = self._max_size
         if len(lines) == 1:
             if text:
                 parts.append(text)
+                self._line_size += len(text)
+                if self._line_size > max_size:
+                    raise EventTooLarge(max_size)
             return []
         if parts:
+            if self._line_size + len(lines[0]) > max_size:
+                raise EventTooLarge(max_size)
             parts.append(lines[0])
             lines[0] = "".join(parts)
             parts.clear()
         tail = lines.pop()
+        self._line_size = len(tail)
         if tail:
+            if self._line_size > max_size:
+                raise EventTooLarge(max_size)
             parts.append(tail)
 
         events: list[ServerSentEvent] = []
         data = self._data
         data_lines = self._data_lines
+        data_size = self._data_size
         event_type = self._event_type
         id_buffer = self._id_buffer
         block_retry = self._block_retry
@@ -151,8 +188,12 @@ class SSEDecoder:
                 if name == "data":
                     if data is None:
                         data = value
+                        data_size = len(value)
                     else:
                         data_lines.append(value)
+                        data_size += len(value) + _DATA_LINE_COST
+                    if data_size > max_size:
+                        raise EventTooLarge(max_size)
                 elif name == "event":
                     event_type = value
                 elif name == "id":
@@ -174,6 +215,7 @@ class SSEDecoder:
                 last_event_id = id_buffer
         self.last_event_id = last_event_id
         self._data = data
+        self._data_size = data_size
         self._event_type = event_type
         self._id_buffer = id_buffer
         self._block_retry = block_retry

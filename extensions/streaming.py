@@ -24,9 +24,18 @@ closed whenever iteration ends: at `done`, on an error, or when the caller stops
   POST /v1/run_sse is retried only when the connection never opened, or on 429: a retry
   never starts a second run.
 - A prediction's stream (`stream_prediction`) is resumed after a dropped connection, with
-  `Last-Event-ID` and after the server's `retry` delay (capped; see `ResumePolicy`); when it
-  cannot be, `StreamError.text` has all the text received. The token goes only to the client's
-  origin: a stream URL elsewhere is requested without it.
+  `Last-Event-ID` and after the server's `retry` delay (capped; see `ResumePolicy`). An event is
+  never delivered twice, whether the server resumes after that id or at it, and reconnections
+  that bring no new event are bounded; when the stream cannot be resumed, `StreamError.text` has
+  all the text received. The token goes only to the client's origin: a stream URL elsewhere is
+  requested without it.
+- `timeout` bounds the whole stream, reconnections included (default: the client's
+  `run_timeout`, 600 s; `math.inf` for none), and `idle_timeout` the time without an event
+  (default: none; the read timeout still bounds the time without a byte). Past either,
+  `StreamTimeoutError` (a `StreamError` and an `APITimeoutError`) carries the text so far.
+- A line or event over `ResponseLimits.max_event_size` (16 Mi characters) raises `StreamError`,
+  without reconnecting: memory stays bounded whatever the server sends.
+- Errors never quote the token, whatever the server echoes (events, headers, broken framing).
 
 The meaning of events and the resume decisions are pure, in `_streaming`; this module is the
 sync and async I/O around them.
@@ -35,6 +44,7 @@ sync and async I/O around them.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
 from types import TracebackType
@@ -48,6 +58,8 @@ from generated_client.api.predictions import stream_prediction as stream_predict
 from generated_client.models.prediction import Prediction
 from generated_client.types import UNSET
 
+from ._deadline import AsyncDeadline, DeadlineExpired, sync_deadline
+
 # The client's sleep hooks (InferenceClient.sleep / async_sleep) also time our reconnections.
 from ._http import (
     _async_sleep,
@@ -57,11 +69,15 @@ from ._http import (
     attempts_of,
     body_error,
     checked_url,
+    limits_of,
     open_stream,
+    run_deadline,
+    secrets_of,
     send,
 )
 from ._http import _describe as describe_request
-from ._streaming import ResumePolicy, StreamState
+from ._security import redact, scrub
+from ._streaming import ResumePolicy, StreamClock, StreamState
 from .calls import run_body
 from .errors import APIError, APIResponseError, APIStatusError, StreamError
 from .sse import ServerSentEvent
@@ -82,10 +98,6 @@ logger = logging.getLogger("inference_api.streaming")
 EventCallback = Callable[[ServerSentEvent], object]
 
 _EVENT_STREAM = "text/event-stream"
-
-
-class DeadlineReached(Exception):
-    """Internal: following a stream for wait() reached wait()'s deadline."""
 
 
 # --- the stream objects ---------------------------------------------------------------------------
@@ -218,33 +230,97 @@ def _follow_request_kwargs(prediction: Prediction, url: str, last_event_id: str)
 def _check_event_stream(response: httpx.Response) -> None:
     content_type = response.headers.get("content-type", "")
     if not content_type.lower().startswith(_EVENT_STREAM):
+        shown = content_type if len(content_type) <= 100 else content_type[:99] + "…"
         raise APIResponseError(
             f"{response.status_code} from {describe_request(response.request)} is not an event stream "
-            f"(content-type {content_type!r})",
+            f"(content-type {shown!r})",
             status_code=response.status_code,
             attempts=attempts_of(response),
         )
 
 
+def _new_state(client: AuthenticatedClient, prediction: Prediction | None = None) -> StreamState:
+    return StreamState(prediction=prediction, secrets=secrets_of(client), limits=limits_of(client))
+
+
+def _new_clock(client: AuthenticatedClient, timeout: float | None, idle_timeout: float | None) -> StreamClock:
+    """The stream's clock, started now: see the module docstring for `timeout` and `idle_timeout`."""
+    if idle_timeout is not None and not idle_timeout > 0:
+        raise ValueError(f"idle_timeout must be a number of seconds > 0 or None, not {idle_timeout!r}")
+    now = time.monotonic()
+    total_deadline = run_deadline(client, timeout)
+    clock = StreamClock(
+        total_deadline=total_deadline,
+        idle_timeout=idle_timeout,
+        total_timeout=None if total_deadline == math.inf else total_deadline - now,
+    )
+    clock.started(now)
+    return clock
+
+
 def _deliver(state: StreamState, event: ServerSentEvent, on_event: EventCallback | None) -> None:
     if logger.isEnabledFor(logging.DEBUG):
-        logger.debug("event %s id=%s (%d characters)", event.event, event.id or "-", len(event.data))
+        shown = redact(f"{event.event} id={event.id or '-'}", state.secrets)
+        logger.debug("event %s (%d characters)", shown, len(event.data))
     if on_event is not None:
         on_event(event)
     state.apply(event)  # raises for `error` and for a `done` that is not a success
 
 
-def _past(deadline: float | None) -> bool:
-    return deadline is not None and time.monotonic() >= deadline
+def _read_chunks(response: httpx.Response, clock: StreamClock) -> Iterator[bytes]:
+    """The body's chunks, every socket read cut to the clock's deadline (see `_deadline`)."""
+    chunks = response.iter_bytes()
+    while True:
+        deadline = clock.deadline()
+        in_force = sync_deadline.set(None if deadline == math.inf else deadline)
+        try:
+            chunk = next(chunks, None)
+        finally:
+            sync_deadline.reset(in_force)
+        if chunk is None:
+            return
+        yield chunk
+
+
+async def _aread_chunks(response: httpx.Response, clock: StreamClock) -> AsyncGenerator[bytes, None]:
+    """`_read_chunks` for async code: one timer per connection cancels a read that passes the deadline."""
+    chunks = response.aiter_bytes()
+    deadline = clock.deadline()
+    if deadline == math.inf:
+        async for chunk in chunks:
+            yield chunk
+        return
+    guard = AsyncDeadline(deadline)
+    try:
+        while True:
+            guard.deadline = clock.deadline()  # later after each event, with an idle timeout
+            try:
+                chunk = await guard.run(chunks.__anext__())
+            except StopAsyncIteration:
+                return
+            yield chunk
+    finally:
+        guard.close()
+
+
+def _saw_events(clock: StreamClock) -> None:
+    if clock.idle_timeout is not None:
+        clock.saw_event(time.monotonic())
+
+
+def _check_clock(clock: StreamClock, state: StreamState) -> None:
+    now = time.monotonic()
+    if clock.expired(now):
+        raise clock.error(state, now)
 
 
 class _Reconnects:
     """The reconnect loop's bookkeeping, shared by the sync and async drivers."""
 
-    def __init__(self, state: StreamState, policy: ResumePolicy, deadline: float | None) -> None:
+    def __init__(self, state: StreamState, policy: ResumePolicy, clock: StreamClock) -> None:
         self.state = state
         self.policy = policy
-        self.deadline = deadline
+        self.clock = clock
         self.failures_in_a_row = 0
         self.connections = 0
 
@@ -253,28 +329,27 @@ class _Reconnects:
         self.state.start_connection()
 
     def after_drop(self, cause: str, exc: BaseException | None = None) -> float:
-        """Seconds to wait before reconnecting; raises StreamError (or DeadlineReached) when not."""
+        """Seconds to wait before reconnecting; raises StreamError (StreamTimeoutError) when not."""
         state = self.state
+        # A connection that brought no new event (a server replaying what we have) is no progress.
         self.failures_in_a_row = 1 if state.events_this_connection else self.failures_in_a_row + 1
-        if _past(self.deadline):
-            raise DeadlineReached from exc
+        _check_clock(self.clock, state)
         if not state.can_resume:
             raise state.ended_early(f"{cause}; the events carry no id to resume from") from exc
         if not self.policy.should_retry(self.failures_in_a_row):
             raise state.ended_early(f"{cause}; gave up after {self.connections} connections") from exc
-        delay = self.policy.delay(state.retry_ms)
-        if self.deadline is not None:
-            delay = min(delay, max(0.0, self.deadline - time.monotonic()))
+        delay = min(self.policy.delay(state.retry_ms), max(0.0, self.clock.deadline() - time.monotonic()))
         logger.info(
             "stream dropped (%s) after event id %s; reconnecting in %.2f s",
-            cause,
-            state.last_event_id or "-",
+            redact(cause, state.secrets),
+            redact(state.last_event_id, state.secrets) or "-",
             delay,
         )
         return delay
 
     def after_connect_error(self, exc: APIError) -> float:
         """A reconnection failed (the calls' own retries are spent); the first connection's error is raised as is."""
+        _check_clock(self.clock, self.state)
         if self.connections == 1:
             raise exc
         try:
@@ -305,40 +380,58 @@ def stream(
     input: Mapping[str, Any] | Any,
     *,
     on_event: EventCallback | None = None,
+    timeout: float | None = None,
+    idle_timeout: float | None = None,
     **fields: Any,
 ) -> TextStream:
     """Run `model` ("owner/name:version") on `input` and stream its output text (POST /v1/run_sse).
 
     `input` is a dict or a typed input model (such as `LlamaChatInput`); local files in it are
-    sent as `data:` URIs. `on_event` is called with every event, logs included. Other keyword
-    arguments are further fields of `RunRequest`, if the spec has any. The request is sent when
-    iteration starts.
+    sent as `data:` URIs. `on_event` is called with every event, logs included. `timeout` and
+    `idle_timeout`: see the module docstring. Other keyword arguments are further fields of
+    `RunRequest`, if the spec has any. The request is sent when iteration starts; the timeouts
+    count from this call.
     """
-    state = StreamState()
-    return TextStream(_run_events(client, _run_request_kwargs(model, input, fields, "stream"), state, on_event), state)
+    state = _new_state(client)
+    clock = _new_clock(client, timeout, idle_timeout)
+    kwargs = _run_request_kwargs(model, input, fields, "stream")
+    return TextStream(_run_events(client, kwargs, state, on_event, clock), state)
 
 
 def _run_events(
-    client: AuthenticatedClient, kwargs: dict[str, Any], state: StreamState, on_event: EventCallback | None
+    client: AuthenticatedClient,
+    kwargs: dict[str, Any],
+    state: StreamState,
+    on_event: EventCallback | None,
+    clock: StreamClock,
 ) -> Generator[ServerSentEvent, None, None]:
     state.start_connection()
-    # Not idempotent: retried only when the connection never opened, or on 429.
-    with open_stream(client, kwargs, idempotent=False) as response:
-        _check_event_stream(response)
-        try:
-            for chunk in response.iter_bytes():
-                for event in state.feed(chunk):
-                    _deliver(state, event, on_event)
-                    yield event
-                    if state.done:
-                        return
-        except httpx.TransportError as exc:
-            # A run cannot be resumed: sending the POST again would start another run.
-            raise state.ended_early(_transport_cause(exc)) from exc
-        except httpx.RequestError as exc:  # an undecodable body (httpx.DecodingError)
-            undecodable = body_error(client, response, exc)
-            raise state.ended_early(undecodable.message) from undecodable
-    raise state.ended_early("the server closed the stream")
+    try:
+        # Not idempotent: retried only when the connection never opened, or on 429.
+        with open_stream(client, kwargs, idempotent=False, deadline=clock.deadline()) as response:
+            _check_event_stream(response)
+            try:
+                for chunk in _read_chunks(response, clock):
+                    events = state.feed(chunk)
+                    if events:
+                        _saw_events(clock)
+                        for event in events:
+                            _deliver(state, event, on_event)
+                            yield event
+                            if state.done:
+                                return
+                    _check_clock(clock, state)
+            except httpx.TransportError as exc:
+                _check_clock(clock, state)
+                # A run cannot be resumed: sending the POST again would start another run.
+                raise state.ended_early(_transport_cause(exc)) from exc
+            except httpx.RequestError as exc:  # an undecodable body (httpx.DecodingError)
+                undecodable = body_error(client, response, exc)
+                raise state.ended_early(undecodable.message) from undecodable
+        raise state.ended_early("the server closed the stream")
+    except APIError as error:
+        scrub(error, state.secrets)
+        raise
 
 
 def stream_prediction(
@@ -347,16 +440,18 @@ def stream_prediction(
     *,
     on_event: EventCallback | None = None,
     resume: ResumePolicy | None = None,
+    timeout: float | None = None,
+    idle_timeout: float | None = None,
 ) -> TextStream:
     """Follow a prediction's `urls.stream` (created with `stream=True`) and stream its output text.
 
     A dropped connection is resumed after the last event id; `resume` says how often and after
-    how long (default `ResumePolicy()`: up to 5 reconnections in a row without progress, the
-    server's `retry` delay capped at 10 s).
+    how long (default `ResumePolicy()`: up to 5 reconnections in a row without a new event, the
+    server's `retry` delay capped at 10 s). `timeout` and `idle_timeout`: see the module docstring.
     """
-    state = StreamState(prediction=prediction)
-    events = _follow_events(client, prediction, state, resume or ResumePolicy(), on_event, deadline=None)
-    return TextStream(events, state)
+    state = _new_state(client, prediction)
+    clock = _new_clock(client, timeout, idle_timeout)
+    return TextStream(_follow_events(client, prediction, state, resume or ResumePolicy(), on_event, clock), state)
 
 
 def _follow_events(
@@ -365,42 +460,47 @@ def _follow_events(
     state: StreamState,
     policy: ResumePolicy,
     on_event: EventCallback | None,
-    *,
-    deadline: float | None,
+    clock: StreamClock,
 ) -> Generator[ServerSentEvent, None, None]:
-    url = _stream_url(client, prediction)
-    reconnects = _Reconnects(state, policy, deadline)
-    while True:
-        reconnects.start()
-        kwargs = _follow_request_kwargs(prediction, url, state.last_event_id)
-        try:
-            response = send(client, kwargs, idempotent=True, stream=True, deadline=deadline)
-        except APIError as exc:
-            _sleep(client)(reconnects.after_connect_error(exc))
-            continue
-        try:
-            _check_event_stream(response)
-            for chunk in response.iter_bytes():
-                for event in state.feed(chunk):
-                    _deliver(state, event, on_event)
-                    yield event
-                    if state.done:
-                        return
-                if _past(deadline):
-                    raise DeadlineReached
-        except httpx.TransportError as exc:
-            delay = reconnects.after_drop(_transport_cause(exc), exc)
-        except httpx.RequestError as exc:
-            # An undecodable body (httpx.DecodingError: a corrupt gzip stream, a Content-Encoding
-            # the body does not have) is not a dropped connection: the server would encode the
-            # resumed stream the same way, so reconnecting cannot fix it.
-            undecodable = body_error(client, response, exc)
-            raise state.ended_early(undecodable.message) from undecodable
-        else:
-            delay = reconnects.after_drop("the server closed the stream before `done`")
-        finally:
-            response.close()
-        _sleep(client)(delay)
+    try:
+        url = _stream_url(client, prediction)
+        reconnects = _Reconnects(state, policy, clock)
+        while True:
+            reconnects.start()
+            kwargs = _follow_request_kwargs(prediction, url, state.last_event_id)
+            try:
+                response = send(client, kwargs, idempotent=True, stream=True, deadline=clock.deadline())
+            except APIError as exc:
+                _sleep(client)(reconnects.after_connect_error(exc))
+                continue
+            try:
+                _check_event_stream(response)
+                for chunk in _read_chunks(response, clock):
+                    events = state.feed(chunk)
+                    if events:
+                        _saw_events(clock)
+                        for event in events:
+                            _deliver(state, event, on_event)
+                            yield event
+                            if state.done:
+                                return
+                    _check_clock(clock, state)
+            except httpx.TransportError as exc:
+                delay = reconnects.after_drop(_transport_cause(exc), exc)
+            except httpx.RequestError as exc:
+                # An undecodable body (httpx.DecodingError: a corrupt gzip stream, a Content-Encoding
+                # the body does not have) is not a dropped connection: the server would encode the
+                # resumed stream the same way, so reconnecting cannot fix it.
+                undecodable = body_error(client, response, exc)
+                raise state.ended_early(undecodable.message) from undecodable
+            else:
+                delay = reconnects.after_drop("the server closed the stream before `done`")
+            finally:
+                response.close()
+            _sleep(client)(delay)
+    except APIError as error:
+        scrub(error, state.secrets)
+        raise
 
 
 # --- async ----------------------------------------------------------------------------------------
@@ -412,33 +512,54 @@ def async_stream(
     input: Mapping[str, Any] | Any,
     *,
     on_event: EventCallback | None = None,
+    timeout: float | None = None,
+    idle_timeout: float | None = None,
     **fields: Any,
 ) -> AsyncTextStream:
     """`stream` for async code: `async with async_stream(...) as text: async for piece in text: ...`."""
-    state = StreamState()
+    state = _new_state(client)
+    clock = _new_clock(client, timeout, idle_timeout)
     kwargs = _run_request_kwargs(model, input, fields, "async_stream")
-    return AsyncTextStream(_async_run_events(client, kwargs, state, on_event), state)
+    return AsyncTextStream(_async_run_events(client, kwargs, state, on_event, clock), state)
 
 
 async def _async_run_events(
-    client: AuthenticatedClient, kwargs: dict[str, Any], state: StreamState, on_event: EventCallback | None
+    client: AuthenticatedClient,
+    kwargs: dict[str, Any],
+    state: StreamState,
+    on_event: EventCallback | None,
+    clock: StreamClock,
 ) -> AsyncGenerator[ServerSentEvent, None]:
     state.start_connection()
-    async with async_open_stream(client, kwargs, idempotent=False) as response:
-        _check_event_stream(response)
-        try:
-            async for chunk in response.aiter_bytes():
-                for event in state.feed(chunk):
-                    _deliver(state, event, on_event)
-                    yield event
-                    if state.done:
-                        return
-        except httpx.TransportError as exc:
-            raise state.ended_early(_transport_cause(exc)) from exc
-        except httpx.RequestError as exc:
-            undecodable = body_error(client, response, exc)
-            raise state.ended_early(undecodable.message) from undecodable
-    raise state.ended_early("the server closed the stream")
+    try:
+        async with async_open_stream(client, kwargs, idempotent=False, deadline=clock.deadline()) as response:
+            _check_event_stream(response)
+            chunks = _aread_chunks(response, clock)
+            try:
+                async for chunk in chunks:
+                    events = state.feed(chunk)
+                    if events:
+                        _saw_events(clock)
+                        for event in events:
+                            _deliver(state, event, on_event)
+                            yield event
+                            if state.done:
+                                return
+                    _check_clock(clock, state)
+            except DeadlineExpired:
+                raise clock.error(state, time.monotonic()) from None
+            except httpx.TransportError as exc:
+                _check_clock(clock, state)
+                raise state.ended_early(_transport_cause(exc)) from exc
+            except httpx.RequestError as exc:
+                undecodable = body_error(client, response, exc)
+                raise state.ended_early(undecodable.message) from undecodable
+            finally:
+                await chunks.aclose()
+        raise state.ended_early("the server closed the stream")
+    except APIError as error:
+        scrub(error, state.secrets)
+        raise
 
 
 def async_stream_prediction(
@@ -447,10 +568,13 @@ def async_stream_prediction(
     *,
     on_event: EventCallback | None = None,
     resume: ResumePolicy | None = None,
+    timeout: float | None = None,
+    idle_timeout: float | None = None,
 ) -> AsyncTextStream:
     """`stream_prediction` for async code."""
-    state = StreamState(prediction=prediction)
-    events = _async_follow_events(client, prediction, state, resume or ResumePolicy(), on_event, deadline=None)
+    state = _new_state(client, prediction)
+    clock = _new_clock(client, timeout, idle_timeout)
+    events = _async_follow_events(client, prediction, state, resume or ResumePolicy(), on_event, clock)
     return AsyncTextStream(events, state)
 
 
@@ -460,36 +584,45 @@ async def _async_follow_events(
     state: StreamState,
     policy: ResumePolicy,
     on_event: EventCallback | None,
-    *,
-    deadline: float | None,
+    clock: StreamClock,
 ) -> AsyncGenerator[ServerSentEvent, None]:
-    url = _stream_url(client, prediction)
-    reconnects = _Reconnects(state, policy, deadline)
-    while True:
-        reconnects.start()
-        kwargs = _follow_request_kwargs(prediction, url, state.last_event_id)
-        try:
-            response = await async_send(client, kwargs, idempotent=True, stream=True, deadline=deadline)
-        except APIError as exc:
-            await _async_sleep(client)(reconnects.after_connect_error(exc))
-            continue
-        try:
-            _check_event_stream(response)
-            async for chunk in response.aiter_bytes():
-                for event in state.feed(chunk):
-                    _deliver(state, event, on_event)
-                    yield event
-                    if state.done:
-                        return
-                if _past(deadline):
-                    raise DeadlineReached
-        except httpx.TransportError as exc:
-            delay = reconnects.after_drop(_transport_cause(exc), exc)
-        except httpx.RequestError as exc:  # undecodable: not fixed by reconnecting (see the sync twin)
-            undecodable = body_error(client, response, exc)
-            raise state.ended_early(undecodable.message) from undecodable
-        else:
-            delay = reconnects.after_drop("the server closed the stream before `done`")
-        finally:
-            await response.aclose()
-        await _async_sleep(client)(delay)
+    try:
+        url = _stream_url(client, prediction)
+        reconnects = _Reconnects(state, policy, clock)
+        while True:
+            reconnects.start()
+            kwargs = _follow_request_kwargs(prediction, url, state.last_event_id)
+            try:
+                response = await async_send(client, kwargs, idempotent=True, stream=True, deadline=clock.deadline())
+            except APIError as exc:
+                await _async_sleep(client)(reconnects.after_connect_error(exc))
+                continue
+            chunks = _aread_chunks(response, clock)
+            try:
+                _check_event_stream(response)
+                async for chunk in chunks:
+                    events = state.feed(chunk)
+                    if events:
+                        _saw_events(clock)
+                        for event in events:
+                            _deliver(state, event, on_event)
+                            yield event
+                            if state.done:
+                                return
+                    _check_clock(clock, state)
+            except DeadlineExpired:
+                raise clock.error(state, time.monotonic()) from None
+            except httpx.TransportError as exc:
+                delay = reconnects.after_drop(_transport_cause(exc), exc)
+            except httpx.RequestError as exc:  # undecodable: not fixed by reconnecting (see the sync twin)
+                undecodable = body_error(client, response, exc)
+                raise state.ended_early(undecodable.message) from undecodable
+            else:
+                delay = reconnects.after_drop("the server closed the stream before `done`")
+            finally:
+                await chunks.aclose()
+                await response.aclose()
+            await _async_sleep(client)(delay)
+    except APIError as error:
+        scrub(error, state.secrets)
+        raise

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -40,11 +41,11 @@ from generated_client import AuthenticatedClient
 from generated_client.models.prediction import Prediction
 
 from ._security import check_prediction_id
-from ._streaming import ResumePolicy, StreamState
+from ._streaming import ResumePolicy, StreamClock
 from ._waiting import PollSchedule, WaitClock, evolve_from_events, final_result, has_changed, is_final, timeout_error
 from .calls import async_cancel_before, async_get_before, cancel_before, get_before
 from .errors import APIError
-from .streaming import DeadlineReached, _async_follow_events, _follow_events
+from .streaming import _async_follow_events, _follow_events, _new_state
 
 __all__ = ["DEFAULT_WAIT_TIMEOUT", "PollSchedule", "async_wait", "wait"]
 
@@ -63,6 +64,11 @@ def _schedule(poll_interval: PollSchedule | float | None) -> PollSchedule:
     if isinstance(poll_interval, PollSchedule):
         return poll_interval
     return PollSchedule(initial=poll_interval, factor=1.0, maximum=poll_interval)
+
+
+def _stream_clock(progress: _Progress) -> StreamClock:
+    deadline = progress.clock.deadline
+    return StreamClock(total_deadline=math.inf if deadline is None else deadline, total_timeout=progress.timeout)
 
 
 def _has_stream(prediction: Prediction) -> bool:
@@ -127,11 +133,11 @@ def wait(
 
     try:
         current = see(progress.last) if progress.last is not None else poll()
-        if not is_final(current) and follow_stream and _has_stream(current):
+        if not is_final(current, progress.secrets) and follow_stream and _has_stream(current):
             _follow_stream(client, current, progress, see)
             current = poll()
         observations = 1
-        while not is_final(current):
+        while not is_final(current, progress.secrets):
             now = time.monotonic()
             if progress.clock.expired(now):
                 raise _timed_out(client, progress, cancel_on_timeout)
@@ -149,18 +155,16 @@ def _follow_stream(
     client: AuthenticatedClient, prediction: Prediction, progress: _Progress, see: Callable[[Prediction], object]
 ) -> None:
     """Read the prediction's stream until `done`, the deadline, or a failure (then polling takes over)."""
-    state = StreamState(prediction=prediction)
+    state = _new_state(client, prediction)
     # A wait needs no text: do not insist on resuming; polling is the fallback.
-    events = _follow_events(
-        client, prediction, state, ResumePolicy(max_attempts=2), None, deadline=progress.clock.deadline
-    )
+    events = _follow_events(client, prediction, state, ResumePolicy(max_attempts=2), None, _stream_clock(progress))
     try:
         for event in events:
             if event.event in ("output", "logs"):
                 see(evolve_from_events(prediction, pieces=state.pieces, log_lines=state.log_lines))
-    except DeadlineReached:
-        pass
-    except APIError as exc:  # includes the stream's own `error` / canceled `done`: the get tells the rest
+    except APIError as exc:
+        # Includes the stream's own `error` / canceled `done` and its deadline (the wait's): the
+        # get that follows tells the rest, or times the wait out.
         logger.debug("stream of prediction %s ended: %s; fetching its state", progress.prediction_id, exc)
     finally:
         events.close()
@@ -226,11 +230,11 @@ async def async_wait(
 
     try:
         current = await see(progress.last) if progress.last is not None else await poll()
-        if not is_final(current) and follow_stream and _has_stream(current):
+        if not is_final(current, progress.secrets) and follow_stream and _has_stream(current):
             await _async_follow_stream(client, current, progress, see)
             current = await poll()
         observations = 1
-        while not is_final(current):
+        while not is_final(current, progress.secrets):
             now = time.monotonic()
             if progress.clock.expired(now):
                 raise await _async_timed_out(client, progress, cancel_on_timeout)
@@ -250,16 +254,14 @@ async def _async_follow_stream(
     progress: _Progress,
     see: Callable[[Prediction], Awaitable[object]],
 ) -> None:
-    state = StreamState(prediction=prediction)
+    state = _new_state(client, prediction)
     events = _async_follow_events(
-        client, prediction, state, ResumePolicy(max_attempts=2), None, deadline=progress.clock.deadline
+        client, prediction, state, ResumePolicy(max_attempts=2), None, _stream_clock(progress)
     )
     try:
         async for event in events:
             if event.event in ("output", "logs"):
                 await see(evolve_from_events(prediction, pieces=state.pieces, log_lines=state.log_lines))
-    except DeadlineReached:
-        pass
     except APIError as exc:
         logger.debug("stream of prediction %s ended: %s; fetching its state", progress.prediction_id, exc)
     finally:

@@ -76,7 +76,9 @@ def test_retry_after_beyond_the_cap_is_not_slept(mode: str) -> None:
 def test_the_cap_is_configurable(mode: str) -> None:
     script = Script(busy(429, "600"))
     sleeps = Sleeps()
-    invoke(mode, "get", mock_client(script, sleeps=sleeps, retries=RetryPolicy(max_retry_after=900)), "abc")
+    # The call's total timeout (120 s by default) must leave room for the wait as well.
+    client = mock_client(script, sleeps=sleeps, retries=RetryPolicy(max_retry_after=900), call_timeout=1000)
+    invoke(mode, "get", client, "abc")
     assert sleeps == [600.0]
 
 

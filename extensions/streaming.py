@@ -64,13 +64,11 @@ from ._deadline import AsyncDeadline, DeadlineExpired, sync_deadline
 from ._http import (
     _async_sleep,
     _sleep,
-    async_open_stream,
     async_send,
     attempts_of,
     body_error,
     checked_url,
     limits_of,
-    open_stream,
     run_deadline,
     secrets_of,
     send,
@@ -79,7 +77,7 @@ from ._http import _describe as describe_request
 from ._security import redact, scrub
 from ._streaming import ResumePolicy, StreamClock, StreamState
 from .calls import run_body
-from .errors import APIError, APIResponseError, APIStatusError, StreamError
+from .errors import APIError, APIResponseError, APIStatusError, APITimeoutError, StreamError
 from .sse import ServerSentEvent
 
 __all__ = [
@@ -408,29 +406,41 @@ def _run_events(
     state.start_connection()
     try:
         # Not idempotent: retried only when the connection never opened, or on 429.
-        with open_stream(client, kwargs, idempotent=False, deadline=clock.deadline()) as response:
+        response = _open_run(client, kwargs, state, clock)
+        try:
             _check_event_stream(response)
-            try:
-                for chunk in _read_chunks(response, clock):
-                    events = state.feed(chunk)
-                    if events:
-                        _saw_events(clock)
-                        for event in events:
-                            _deliver(state, event, on_event)
-                            yield event
-                            if state.done:
-                                return
-                    _check_clock(clock, state)
-            except httpx.TransportError as exc:
+            for chunk in _read_chunks(response, clock):
+                events = state.feed(chunk)
+                if events:
+                    _saw_events(clock)
+                    for event in events:
+                        _deliver(state, event, on_event)
+                        yield event
+                        if state.done:
+                            return
                 _check_clock(clock, state)
-                # A run cannot be resumed: sending the POST again would start another run.
-                raise state.ended_early(_transport_cause(exc)) from exc
-            except httpx.RequestError as exc:  # an undecodable body (httpx.DecodingError)
-                undecodable = body_error(client, response, exc)
-                raise state.ended_early(undecodable.message) from undecodable
+        except httpx.TransportError as exc:
+            _check_clock(clock, state)
+            # A run cannot be resumed: sending the POST again would start another run.
+            raise state.ended_early(_transport_cause(exc)) from exc
+        except httpx.RequestError as exc:  # an undecodable body (httpx.DecodingError)
+            undecodable = body_error(client, response, exc)
+            raise state.ended_early(undecodable.message) from undecodable
+        finally:
+            response.close()
         raise state.ended_early("the server closed the stream")
     except APIError as error:
         scrub(error, state.secrets)
+        raise
+
+
+def _open_run(
+    client: AuthenticatedClient, kwargs: dict[str, Any], state: StreamState, clock: StreamClock
+) -> httpx.Response:
+    try:
+        return send(client, kwargs, idempotent=False, stream=True, deadline=clock.deadline())
+    except APITimeoutError:
+        _check_clock(clock, state)  # the stream's deadline: StreamTimeoutError, as for any stream
         raise
 
 
@@ -532,33 +542,44 @@ async def _async_run_events(
 ) -> AsyncGenerator[ServerSentEvent, None]:
     state.start_connection()
     try:
-        async with async_open_stream(client, kwargs, idempotent=False, deadline=clock.deadline()) as response:
+        response = await _async_open_run(client, kwargs, state, clock)
+        chunks = _aread_chunks(response, clock)
+        try:
             _check_event_stream(response)
-            chunks = _aread_chunks(response, clock)
-            try:
-                async for chunk in chunks:
-                    events = state.feed(chunk)
-                    if events:
-                        _saw_events(clock)
-                        for event in events:
-                            _deliver(state, event, on_event)
-                            yield event
-                            if state.done:
-                                return
-                    _check_clock(clock, state)
-            except DeadlineExpired:
-                raise clock.error(state, time.monotonic()) from None
-            except httpx.TransportError as exc:
+            async for chunk in chunks:
+                events = state.feed(chunk)
+                if events:
+                    _saw_events(clock)
+                    for event in events:
+                        _deliver(state, event, on_event)
+                        yield event
+                        if state.done:
+                            return
                 _check_clock(clock, state)
-                raise state.ended_early(_transport_cause(exc)) from exc
-            except httpx.RequestError as exc:
-                undecodable = body_error(client, response, exc)
-                raise state.ended_early(undecodable.message) from undecodable
-            finally:
-                await chunks.aclose()
+        except DeadlineExpired:
+            raise clock.error(state, time.monotonic()) from None
+        except httpx.TransportError as exc:
+            _check_clock(clock, state)
+            raise state.ended_early(_transport_cause(exc)) from exc
+        except httpx.RequestError as exc:
+            undecodable = body_error(client, response, exc)
+            raise state.ended_early(undecodable.message) from undecodable
+        finally:
+            await chunks.aclose()
+            await response.aclose()
         raise state.ended_early("the server closed the stream")
     except APIError as error:
         scrub(error, state.secrets)
+        raise
+
+
+async def _async_open_run(
+    client: AuthenticatedClient, kwargs: dict[str, Any], state: StreamState, clock: StreamClock
+) -> httpx.Response:
+    try:
+        return await async_send(client, kwargs, idempotent=False, stream=True, deadline=clock.deadline())
+    except APITimeoutError:
+        _check_clock(clock, state)
         raise
 
 

@@ -1,0 +1,131 @@
+"""Cases 1 and 2: a transport stuck on bad framing, and servers that trickle, cannot outlast a deadline.
+
+Every call (get, create, cancel, run, stream, stream_prediction, wait on a poll and on a stream,
+download) runs at once in every mode against a server that:
+
+- sends a chunked 200 whose second chunk-size line is garbage (`5\\r\\n{"dat\\r\\n`, then
+  `zz\\r\\n\\r\\n`) and keeps the connection open: aiohttp's C parser then waits forever;
+- drips its body, or its headers, one byte at a time, well within any read timeout;
+- accepts the request and says nothing.
+
+Each call must end with a typed error at its deadline (not after the drip, which lasts far
+longer), and no output may hold the token.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extensions.errors import APIError, APITimeoutError, StreamTimeoutError, WaitTimeoutError
+from tests.hostile import harness
+from tests.hostile.harness import MODES, TOKEN
+from tests.hostile.rawserver import Connection, RawServer
+
+DEADLINE = 1.5
+# A drip lasts this long at least: a call bounded per read only would still be reading.
+DRIP_INTERVAL = 0.25
+PAD = b" " * 160  # the drip lasts (len(body) * DRIP_INTERVAL) seconds: 40 s and more
+
+
+def content_type(path: str) -> str:
+    if path.endswith("/stream") or path == "/v1/run_sse":
+        return "text/event-stream"
+    if path.startswith("/files/"):
+        return "video/mp4"
+    return "application/json"
+
+
+def body_for(path: str, base_url: str) -> bytes:
+    if content_type(path) == "text/event-stream":
+        return b"id: 1\nevent: output\ndata: a\n\n" + b": " + PAD + b"\n\nid: 2\nevent: done\ndata: {}\n\n"
+    if path.startswith("/files/"):
+        return b"\x00" * 200
+    return harness.envelope(base_url, status="succeeded") + PAD
+
+
+def garbage_chunk(connection: Connection) -> None:
+    request = connection.request()
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type(request.path)}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    connection.send(head.encode())
+    connection.send(b'5\r\n{"dat\r\n')
+    connection.pause(0.05)
+    connection.send(b"zz\r\n\r\n")
+    connection.hold()
+
+
+def drip_body(connection: Connection) -> None:
+    request = connection.request()
+    body = body_for(request.path, connection.server.base_url)
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type(request.path)}\r\nContent-Length: {len(body)}\r\n\r\n"
+    connection.send(head.encode())
+    connection.drip(body, DRIP_INTERVAL)
+
+
+def drip_headers(connection: Connection) -> None:
+    request = connection.request()
+    connection.send(b"HTTP/1.1 200 OK\r\n")
+    connection.drip(f"Content-Type: {content_type(request.path)}\r\nX-Padding: ".encode() + PAD, DRIP_INTERVAL)
+
+
+def silent(connection: Connection) -> None:
+    connection.request()
+    connection.hold()
+
+
+SCENARIOS = {
+    "garbage chunk-size line": garbage_chunk,
+    "body dripped byte by byte": drip_body,
+    "headers dripped byte by byte": drip_headers,
+    "silent after the request": silent,
+}
+
+
+def check(case: str, outcomes: list[harness.Outcome]) -> None:
+    harness.record(case, outcomes, DEADLINE)
+    problems = []
+    for outcome in outcomes:
+        if not isinstance(outcome.error, APIError):
+            problems.append(
+                f"{outcome.call}: {outcome.error!r} after {outcome.elapsed:.1f} s (result {outcome.result!r})"
+            )
+        elif TOKEN in outcome.shown():
+            problems.append(f"{outcome.call}: the token is in {outcome.shown()}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", list(SCENARIOS))
+def test_every_call_ends_by_its_deadline_with_a_typed_error(case: str, mode: str, tmp_path: Path) -> None:
+    with RawServer(SCENARIOS[case]) as server:
+        outcomes = harness.run_calls(mode, server.base_url, tmp_path, deadline=DEADLINE)
+    check(f"{case}", outcomes)
+    for outcome in outcomes:
+        if case != "garbage chunk-size line" or mode == "async-aiohttp":
+            # Nothing ends these but the deadline (httpx's parser refuses the garbage at once).
+            expected = WaitTimeoutError if outcome.call.startswith("wait") else APITimeoutError
+            assert isinstance(outcome.error, expected), (outcome.call, outcome.error)
+        if outcome.call.startswith("stream") and isinstance(outcome.error, APITimeoutError):
+            assert isinstance(outcome.error, StreamTimeoutError), (outcome.call, outcome.error)
+    assert not list(tmp_path.iterdir()), "a download that failed leaves no file behind"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_one_byte_per_second_drip_ends_at_the_deadline(mode: str, tmp_path: Path) -> None:
+    def one_byte_a_second(connection: Connection) -> None:
+        request = connection.request()
+        body = body_for(request.path, connection.server.base_url)
+        connection.send(
+            f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        )
+        connection.drip(body, 1.0)  # 229 bytes and more: four minutes
+
+    deadline = 2.5
+    with RawServer(one_byte_a_second) as server:
+        outcomes = harness.run_calls(mode, server.base_url, tmp_path, deadline=deadline, names=("get", "wait", "run"))
+    harness.record("1 byte per second", outcomes, deadline)
+    for outcome in outcomes:
+        expected = WaitTimeoutError if outcome.call == "wait" else APITimeoutError
+        assert isinstance(outcome.error, expected), (outcome.call, outcome.error)
+        assert "did not finish within" in str(outcome.error) or outcome.call == "wait", str(outcome.error)

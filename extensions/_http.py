@@ -51,7 +51,7 @@ from ._deadline import (
 )
 from ._limits import DEFAULT_LIMITS, JSONTooDeep, ResponseLimits, loads
 from ._retry import Decision, Failure, RetryPolicy, parse_retry_after
-from ._security import mentions, redact, redact_value, same_origin, scrub
+from ._security import keep_out_of_logs, mentions, redact, redact_value, same_origin, scrub
 from .errors import (
     APIConnectionError,
     APIError,
@@ -330,6 +330,7 @@ class _Attempts:
     def __init__(self, client: AuthenticatedClient, *, idempotent: bool, deadline: float) -> None:
         self.policy = retry_policy(client)
         self.secrets = _secrets(client)
+        keep_out_of_logs(client.token)
         self.limits = limits_of(client)
         self.idempotent = idempotent
         self.deadline = deadline  # math.inf: none

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sys
+import traceback
 import unicodedata
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
 
 import httpx
 
-__all__ = ["REDACTED", "check_prediction_id", "mentions", "redact", "redact_value", "same_origin", "scrub"]
+__all__ = [
+    "REDACTED",
+    "check_prediction_id",
+    "keep_out_of_logs",
+    "mentions",
+    "redact",
+    "redact_value",
+    "redacted_output",
+    "same_origin",
+    "scrub",
+]
 
 REDACTED = "[REDACTED]"
 
@@ -82,6 +96,113 @@ def scrub(error: BaseException, secrets: tuple[str, ...]) -> BaseException:
             current.__context__ = None
         current = current.__cause__ if current.__cause__ is not None else current.__context__
     return error
+
+
+# Loggers of the HTTP stack whose records can quote what a server sent: httpcore's DEBUG traces
+# quote protocol errors ("illegal chunk header: bytearray(b'...')"), httpx's INFO lines the status
+# line. A filter applies only to records created on its own logger, so each one is listed.
+_LOGGERS = (
+    "inference_api",
+    "inference_api.streaming",
+    "inference_api.waiting",
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+    "aiohttp.client",
+    "aiohttp.internal",
+    "asyncio",
+)
+_logged_secrets: set[str] = set()
+
+
+class _RedactingFilter(logging.Filter):
+    """Removes the secrets of every client in use from log records (their message and traceback)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = tuple(_logged_secrets)
+        message = record.getMessage()
+        if mentions(message, secrets):
+            record.msg, record.args = redact(message, secrets), None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = "".join(traceback.format_exception(record.exc_info[1]))
+            if mentions(text, secrets):
+                record.exc_info, record.exc_text = None, redact(text, secrets).rstrip("\n")
+        return True
+
+
+_FILTER = _RedactingFilter()
+
+
+def keep_out_of_logs(secret: str) -> None:
+    """Redact `secret` from the records of the SDK's and the HTTP stack's loggers, from now on.
+
+    Costs nothing while those loggers are disabled: a filter runs only on records created.
+    """
+    if not secret or secret in _logged_secrets:
+        return
+    _logged_secrets.add(secret)
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+class _RedactingWriter:
+    """A text stream that writes to `stream` with the secrets taken out, even when one arrives
+    split across writes (a model's output, printed piece by piece as it streams): the end of a
+    write that could begin a secret is held back until the next write or `flush`."""
+
+    def __init__(self, stream: TextIO, secrets: tuple[str, ...]) -> None:
+        self._stream = stream
+        self._secrets = secrets
+        self._spellings = sorted({spelling for secret in secrets if secret for spelling in _spellings(secret)})
+        self._held = ""
+
+    def write(self, text: str) -> int:
+        text = redact(self._held + text, self._secrets)
+        held = max((len(prefix) for prefix in self._open_prefixes(text)), default=0)
+        self._held = text[len(text) - held :] if held else ""
+        self._stream.write(text[: len(text) - held])
+        return len(text)
+
+    def _open_prefixes(self, text: str) -> Iterator[str]:
+        for spelling in self._spellings:
+            for length in range(min(len(spelling) - 1, len(text)), 0, -1):
+                if text.endswith(spelling[:length]):
+                    yield spelling[:length]
+                    break
+
+    def flush(self) -> None:
+        # What is held back stays held: the next write tells whether it begins a secret.
+        self._stream.flush()
+
+    def release(self) -> None:
+        """Write what is held back: the output is over."""
+        if self._held:
+            self._stream.write(self._held)
+            self._held = ""
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def redacted_output(secrets: tuple[str, ...]) -> Iterator[None]:
+    """While inside, whatever is printed to stdout and stderr has the secrets taken out (the CLI's
+    output: a server may echo the token in a prediction's output or logs)."""
+    stdout, stderr = sys.stdout, sys.stderr
+    writers = _RedactingWriter(stdout, secrets), _RedactingWriter(stderr, secrets)
+    sys.stdout, sys.stderr = writers
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+        for writer in writers:
+            writer.release()
 
 
 def _origin(url: httpx.URL | str) -> tuple[str, str, int | None]:

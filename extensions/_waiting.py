@@ -169,22 +169,22 @@ def final_result(prediction: Prediction, secrets: tuple[str, ...] = ()) -> Predi
     if status == PredictionStatus.SUCCEEDED:
         return prediction
     if status == PredictionStatus.CANCELED:
-        raise PredictionCanceledError(f"prediction {prediction.id} was canceled", prediction=prediction)
+        message = redact(f"prediction {prediction.id} was canceled", secrets)
+        raise PredictionCanceledError(message, prediction=prediction)
     if status == PredictionStatus.FAILED:
-        reason = (
-            redact(prediction.error, secrets)
-            if isinstance(prediction.error, str) and prediction.error
-            else "no error given"
-        )
-        raise PredictionError(f"prediction {prediction.id} failed: {reason}", prediction=prediction)
-    raise ValueError(f"prediction {prediction.id} is not finished (status {status!s})")
+        reason = prediction.error if isinstance(prediction.error, str) and prediction.error else "no error given"
+        raise PredictionError(redact(f"prediction {prediction.id} failed: {reason}", secrets), prediction=prediction)
+    raise ValueError(redact(f"prediction {prediction.id} is not finished (status {status!s})", secrets))
 
 
-def timeout_error(prediction: Prediction | None, timeout: float | None, *, canceled: bool) -> WaitTimeoutError:
+def timeout_error(
+    prediction: Prediction | None, timeout: float | None, *, canceled: bool, secrets: tuple[str, ...] = ()
+) -> WaitTimeoutError:
     what = f"prediction {prediction.id}" if prediction is not None else "the prediction"
     status = f" (last status {prediction.status!s})" if prediction is not None else ""
     action = "; it was canceled" if canceled else ""
-    return WaitTimeoutError(f"{what} did not finish within {timeout} s{status}{action}", prediction=prediction)
+    message = redact(f"{what} did not finish within {timeout} s{status}{action}", secrets)
+    return WaitTimeoutError(message, prediction=prediction)
 
 
 def evolve_from_events(prediction: Prediction, *, pieces: list[str], log_lines: list[str]) -> Prediction:

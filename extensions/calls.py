@@ -84,13 +84,13 @@ def _run_kwargs(
 
 
 def _finished(prediction: Prediction, client: AuthenticatedClient, attempts: int) -> Prediction:
+    secrets = (client.token,)  # the server wrote the id and the error: either may quote it
     if prediction.status == PredictionStatus.FAILED:
-        reason = redact(str(prediction.error or "no error message"), (client.token,))
-        raise PredictionError(f"prediction {prediction.id} failed: {reason}", prediction=prediction, attempts=attempts)
+        message = f"prediction {prediction.id} failed: {prediction.error or 'no error message'}"
+        raise PredictionError(redact(message, secrets), prediction=prediction, attempts=attempts)
     if prediction.status == PredictionStatus.CANCELED:
-        raise PredictionCanceledError(
-            f"prediction {prediction.id} was canceled", prediction=prediction, attempts=attempts
-        )
+        message = f"prediction {prediction.id} was canceled"
+        raise PredictionCanceledError(redact(message, secrets), prediction=prediction, attempts=attempts)
     return prediction
 
 

@@ -342,6 +342,7 @@ def _fail(message: str, code: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from ._security import redacted_output
     from .connection import TOKEN_ENV, connect
     from .errors import APIError, APITimeoutError, PredictionCanceledError, WaitTimeoutError
 
@@ -354,7 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), EXIT_USAGE)
     command: Command = args.command_function
     try:
-        with client:
+        # A server may echo the token back in what gets printed: a prediction's output or logs.
+        with client, redacted_output((client.token,)):
             command(args, client, Display(enabled=not args.quiet))
     except PredictionCanceledError as error:
         return _fail(f"{type(error).__name__}: {error}", EXIT_CANCELED)

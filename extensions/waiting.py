@@ -40,7 +40,7 @@ import anyio
 from generated_client import AuthenticatedClient
 from generated_client.models.prediction import Prediction
 
-from ._security import check_prediction_id
+from ._security import check_prediction_id, scrub
 from ._streaming import ResumePolicy, StreamClock
 from ._waiting import PollSchedule, WaitClock, evolve_from_events, final_result, has_changed, is_final, timeout_error
 from .calls import async_cancel_before, async_get_before, cancel_before, get_before
@@ -145,6 +145,9 @@ def wait(
             current = poll()
             observations += 1
         return final_result(current, progress.secrets)
+    except APIError as error:
+        scrub(error, progress.secrets)  # the server wrote the ids, statuses and errors they quote
+        raise
     except KeyboardInterrupt:
         if cancel_on_interrupt:
             _cancel_quietly(client, progress, "interrupted")
@@ -174,7 +177,7 @@ def _timed_out(client: AuthenticatedClient, progress: _Progress, cancel_it: bool
     canceled = False
     if cancel_it:
         canceled = _cancel_quietly(client, progress, "timed out")
-    return timeout_error(progress.last, progress.timeout, canceled=canceled)
+    return timeout_error(progress.last, progress.timeout, canceled=canceled, secrets=progress.secrets)
 
 
 def _cancel_quietly(client: AuthenticatedClient, progress: _Progress, why: str) -> bool:
@@ -242,6 +245,9 @@ async def async_wait(
             current = await poll()
             observations += 1
         return final_result(current, progress.secrets)
+    except APIError as error:
+        scrub(error, progress.secrets)  # the server wrote the ids, statuses and errors they quote
+        raise
     except (KeyboardInterrupt, anyio.get_cancelled_exc_class()):
         if cancel_on_interrupt:
             await _async_cancel_quietly(client, progress, "interrupted")
@@ -272,7 +278,7 @@ async def _async_timed_out(client: AuthenticatedClient, progress: _Progress, can
     canceled = False
     if cancel_it:
         canceled = await _async_cancel_quietly(client, progress, "timed out")
-    return timeout_error(progress.last, progress.timeout, canceled=canceled)
+    return timeout_error(progress.last, progress.timeout, canceled=canceled, secrets=progress.secrets)
 
 
 async def _async_cancel_quietly(client: AuthenticatedClient, progress: _Progress, why: str) -> bool:

@@ -9,10 +9,11 @@ with the names of the calls that hung rather than hanging the run), and returns 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import attrs
 from extensions import calls, files, streaming, waiting
 from extensions.connection import InferenceClient, connect
 from generated_client.models.prediction import Prediction
+from tests.hostile.rawserver import Handler, RawServer
 
 # Distinctive, so that a leak shows up in any text it reaches.
 TOKEN = "tok-HOSTILE-5d1e9b2a7c"
@@ -80,9 +82,12 @@ class Outcome:
     elapsed: float
 
     def shown(self) -> str:
-        """Everything a user could see of this outcome: the error, its repr and its whole chain."""
+        """Everything a user could see of the error: its message, its repr and its whole chain ("" if none).
+
+        A result is the server's data as it sent it: not the SDK's to redact.
+        """
         if self.error is None:
-            return repr(self.result)
+            return ""
         return "\n".join([str(self.error), repr(self.error), *traceback.format_exception(self.error)])
 
 
@@ -193,6 +198,41 @@ def run_calls(
         return [outcome for outcome in outcomes if outcome is not None]
 
     return anyio.run(all_of_them)
+
+
+def run_everywhere(
+    handlers: Mapping[str, Handler],
+    directory: Path,
+    *,
+    deadline: float,
+    modes: Sequence[str] = MODES,
+    names: Sequence[str] = ALL_CALLS,
+    **client_options: Any,
+) -> dict[tuple[str, str], list[Outcome]]:
+    """`run_calls` for every case (a server each) in every mode, all at once: {(case, mode): outcomes}.
+
+    Concurrent, so that the suite takes about one deadline per test rather than one per case.
+    """
+    with contextlib.ExitStack() as stack:
+        servers = {case: stack.enter_context(RawServer(handler)) for case, handler in handlers.items()}
+        jobs = [(case, mode) for case in handlers for mode in modes]
+        with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
+            futures = {
+                job: pool.submit(
+                    run_calls,
+                    job[1],
+                    servers[job[0]].base_url,
+                    directory / f"{index}",
+                    deadline=deadline,
+                    names=names,
+                    **client_options,
+                )
+                for index, job in enumerate(jobs)
+            }
+            results = {job: future.result() for job, future in futures.items()}
+        errors = [f"{case}: {error!r}" for case, server in servers.items() for error in server.errors]
+    assert not errors, errors
+    return results
 
 
 def record(case: str, outcomes: Sequence[Outcome], deadline: float) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from extensions.cli import main
-from extensions.errors import APIError, APIResponseError, ServerError, StreamError
+from extensions.errors import APIResponseError, ServerError, StreamError
 from tests.hostile import harness
 from tests.hostile.harness import MODES, TOKEN
 from tests.hostile.rawserver import Connection, Handler, RawServer
@@ -22,8 +22,8 @@ DEEPISH = b"[" * 200 + b"]" * 200
 
 
 def answer(connection: Connection, status: int, content_type: str, body: bytes) -> None:
-    head = f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    connection.send(head.encode() + body)
+    head = f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+    connection.send(head.encode() + b"Connection: close\r\n\r\n" + body)
 
 
 def deep_everywhere(nested: bytes, status: int = 200) -> Handler:

@@ -632,15 +632,20 @@ def _body_deadline_error(response: httpx.Response, seconds: float, secrets: tupl
 
 
 def iter_body(
-    client: AuthenticatedClient, response: httpx.Response, *, deadline: float, chunk_size: int | None = None
+    client: AuthenticatedClient,
+    response: httpx.Response,
+    *,
+    deadline: float,
+    seconds: float,
+    chunk_size: int | None = None,
 ) -> Iterator[bytes]:
     """A streamed body's chunks, read by `deadline` (`math.inf`: none) with `extensions.errors` errors.
 
-    Every socket read is cut to the time left (see `_deadline`): past it, `APITimeoutError`. An
-    httpx error becomes its typed error as `send` types it (see `body_error`).
+    Every socket read is cut to the time left (see `_deadline`): past it, `APITimeoutError`, which
+    says the call had `seconds` in all. An httpx error becomes its typed error as `send` types it
+    (see `body_error`).
     """
     secrets = _secrets(client)
-    seconds = deadline - time.monotonic()
     chunks = response.iter_bytes(chunk_size)
     while True:
         in_force = sync_deadline.set(None if deadline == math.inf else deadline)
@@ -661,11 +666,15 @@ def iter_body(
 
 
 async def aiter_body(
-    client: AuthenticatedClient, response: httpx.Response, *, deadline: float, chunk_size: int | None = None
+    client: AuthenticatedClient,
+    response: httpx.Response,
+    *,
+    deadline: float,
+    seconds: float,
+    chunk_size: int | None = None,
 ) -> AsyncIterator[bytes]:
     """`iter_body` for async code: one timer for the whole body cancels a read past `deadline`."""
     secrets = _secrets(client)
-    seconds = deadline - time.monotonic()
     chunks = response.aiter_bytes(chunk_size)
     guard = None if deadline == math.inf else AsyncDeadline(deadline)
     try:

@@ -10,6 +10,7 @@ import base64
 import mimetypes
 import os
 import stat
+import time
 import unicodedata
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -200,6 +201,13 @@ def download_path(url: str, path: str | os.PathLike[str], client: AuthenticatedC
     return destination
 
 
+def _deadline(client: AuthenticatedClient, timeout: float | None) -> tuple[float, float]:
+    """The download's total timeout in seconds (`math.inf`: none) and its deadline on `time.monotonic()`."""
+    started = time.monotonic()
+    deadline = run_deadline(client, timeout)
+    return deadline - started, deadline
+
+
 def _total(response: httpx.Response) -> int | None:
     length = response.headers.get("content-length")
     return int(length) if length and length.isdigit() else None
@@ -235,12 +243,13 @@ def download(
     """
     destination = download_path(url, path, client)
     with _download_client(client) as http_client:
-        deadline = run_deadline(http_client, timeout)
+        seconds, deadline = _deadline(http_client, timeout)
         with open_stream(http_client, {"method": "GET", "url": url}, idempotent=True, deadline=deadline) as response:
             total = _total(response)
             done = 0
+            chunks = iter_body(http_client, response, deadline=deadline, seconds=seconds, chunk_size=chunk_size)
             with _atomic_destination(destination) as out:
-                for chunk in iter_body(http_client, response, deadline=deadline, chunk_size=chunk_size):
+                for chunk in chunks:
                     out.write(chunk)
                     done += len(chunk)
                     if progress is not None:
@@ -266,13 +275,14 @@ async def async_download(
     """
     destination = download_path(url, path, client)
     async with _async_download_client(client) as http_client:
-        deadline = run_deadline(http_client, timeout)
+        seconds, deadline = _deadline(http_client, timeout)
         request = {"method": "GET", "url": url}
         async with async_open_stream(http_client, request, idempotent=True, deadline=deadline) as response:
             total = _total(response)
             done = 0
+            chunks = aiter_body(http_client, response, deadline=deadline, seconds=seconds, chunk_size=chunk_size)
             with _atomic_destination(destination) as out:
-                async for chunk in aiter_body(http_client, response, deadline=deadline, chunk_size=chunk_size):
+                async for chunk in chunks:
                     await anyio.to_thread.run_sync(out.write, chunk)
                     done += len(chunk)
                     if progress is not None:

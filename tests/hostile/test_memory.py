@@ -8,6 +8,7 @@ The growth is measured in a process of its own (tests/hostile/memory_probe.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -57,26 +58,32 @@ def stream_requests(server: RawServer) -> int:
     return sum(1 for request in server.requests if request.path.endswith("/stream"))
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_a_3_gb_stream_without_a_newline_stops_at_the_limit_in_bounded_memory(mode: str) -> None:
-    with RawServer(stream_handler(b"x", prefix=b"data: ")) as server:
-        probe = subprocess.run(
-            [sys.executable, "-m", "tests.hostile.memory_probe", mode, server.base_url],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        sent, connections = server.bytes_sent, stream_requests(server)
-    assert probe.returncode == 0, probe.stderr
-    result = json.loads(probe.stdout)
-    assert result["error"] == "StreamError", result
-    assert "longer than 16777216 characters" in result["message"], result
-    assert result["growth_bytes"] < 100 * MiB, f"grew by {result['growth_bytes'] / MiB:.0f} MiB"
-    assert sent < 3 * GiB // 10, f"the client read {sent / MiB:.0f} MiB before stopping"
-    assert connections == 1, "an event over the limit is not retried by reconnecting"
-    assert TOKEN not in probe.stdout + probe.stderr
+def test_a_3_gb_stream_without_a_newline_stops_at_the_limit_in_bounded_memory() -> None:
+    # A probe process per mode, all at once, each against a server of its own.
+    with contextlib.ExitStack() as stack:
+        servers = {mode: stack.enter_context(RawServer(stream_handler(b"x", prefix=b"data: "))) for mode in MODES}
+        probes = {
+            mode: subprocess.Popen(
+                [sys.executable, "-m", "tests.hostile.memory_probe", mode, server.base_url],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for mode, server in servers.items()
+        }
+        outputs = {mode: probe.communicate(timeout=60) for mode, probe in probes.items()}
+        sent = {mode: server.bytes_sent for mode, server in servers.items()}
+        connections = {mode: stream_requests(server) for mode, server in servers.items()}
+    for mode, (stdout, stderr) in outputs.items():
+        assert probes[mode].returncode == 0, stderr
+        result = json.loads(stdout)
+        assert result["error"] == "StreamError", (mode, result)
+        assert "longer than 16777216 characters" in result["message"], (mode, result)
+        assert result["growth_bytes"] < 100 * MiB, f"{mode}: grew by {result['growth_bytes'] / MiB:.0f} MiB"
+        assert sent[mode] < 3 * GiB // 10, f"{mode}: the client read {sent[mode] / MiB:.0f} MiB before stopping"
+        assert connections[mode] == 1, "an event over the limit is not retried by reconnecting"
+        assert TOKEN not in stdout + stderr
 
 
 @pytest.mark.parametrize("mode", MODES)

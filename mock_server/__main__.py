@@ -22,6 +22,7 @@ SERVER_EXTRA_MODULES = frozenset({"starlette", "uvicorn", "jsonschema", "referen
 try:
     from mock_server.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, create_app
     from mock_server.auth import random_token
+    from mock_server.predictions import MAX_STORED_BYTES
     from mock_server.serving import base_url, bind, uvicorn_server
 except ModuleNotFoundError as missing:
     package = (missing.name or "").partition(".")[0]
@@ -48,6 +49,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--keepalive", type=float, default=DEFAULT_KEEPALIVE_SECONDS, help="seconds between keep-alives"
     )
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, help="larger bodies get 413")
+    parser.add_argument(
+        "--max-stored-bytes",
+        type=int,
+        default=MAX_STORED_BYTES,
+        help="bytes of inputs and events the predictions may hold (default: 256 MiB); the oldest finished go first",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn's log level (default: warning)")
     args = parser.parse_args(argv)
     if not args.speed > 0:
@@ -73,6 +80,7 @@ async def serve(args: argparse.Namespace) -> None:
         faults=args.faults,
         keepalive_seconds=args.keepalive,
         max_body_bytes=args.max_body_bytes,
+        max_stored_bytes=args.max_stored_bytes,
     )
     sock = bind(args.host, args.port)
     server = uvicorn_server(app, args.log_level)

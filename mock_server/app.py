@@ -15,13 +15,20 @@ response (`mock_server.request_ids`). Three routes outside the spec need no toke
 `GET /openapi.yaml` (the spec this server implements), `GET /docs` (its API reference, once
 `python3 scripts/dev docs` has built it) and `GET /files/<id>.mp4` (video outputs).
 With `faults=True`, the admin routes `POST/DELETE /_mock/faults` and `GET /_mock/requests` exist
-too (same bearer token).
+too (same bearer token; each token plans, clears and sees only its own faults and requests).
+
+Limits, so that a long-running server stays bounded: request bodies of at most 1 MiB
+(`max_body_bytes`; more is 413); at most 10,000 predictions kept, and at most 256 MiB of their
+inputs and event data (`mock_server.predictions`): the oldest finished ones are forgotten first, and
+when the unfinished ones alone fill either limit, new predictions get 429 with Retry-After. A client
+that disconnects mid-request is logged in one line (logger `mock_server`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,7 +38,7 @@ import anyio
 import attrs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -39,9 +46,11 @@ from mock_server import files, sse
 from mock_server.auth import TokenChecker
 from mock_server.faults import ControlMiddleware, Fault, FaultBook, RequestLog, redact
 from mock_server.models import find_by_ref, find_by_version, known_refs
-from mock_server.predictions import Prediction, Store
+from mock_server.predictions import MAX_STORED_BYTES, Prediction, Store, StoreFull
 from mock_server.request_ids import RequestIdMiddleware
 from mock_server.spec import Operation, Spec, ValidationIssue, load_spec
+
+logger = logging.getLogger("mock_server")
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_KEEPALIVE_SECONDS = 15.0
@@ -149,6 +158,7 @@ class Handlers:
                 raise Problem(413, f"Request body is larger than {self.max_body} bytes.")
             chunks.append(chunk)
         body = b"".join(chunks)
+        request.state.body_size = len(body)  # what the prediction it creates counts against the store's limit
         if not body:
             raise Problem(422, [{"loc": ["body"], "msg": "Field required", "type": "missing"}])
         media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -166,6 +176,12 @@ class Handlers:
         if prediction is None:
             raise Problem(404, NOT_FOUND)
         return prediction
+
+    def new_prediction(self, request: Request, **fields: Any) -> Prediction:
+        try:
+            return self.store.create(size=getattr(request.state, "body_size", 0), **fields)
+        except StoreFull as full:
+            raise Problem(429, str(full), {"Retry-After": "1"}) from None
 
     @staticmethod
     def base_url(request: Request) -> str:
@@ -195,7 +211,8 @@ class Handlers:
         model = find_by_version(body["version"])
         if model is None:
             raise Problem(404, f"Unknown model version {body['version']!r}. This server knows: {known_refs()}.")
-        prediction = self.store.create(
+        prediction = self.new_prediction(
+            request,
             owner=owner,
             model=model,
             values=body["input"],
@@ -230,8 +247,8 @@ class Handlers:
         model, problem = find_by_ref(body["model"])
         if model is None:
             raise Problem(404, problem)
-        return self.store.create(
-            owner=owner, model=model, values=body["input"], base_url=self.base_url(request), stream=stream
+        return self.new_prediction(
+            request, owner=owner, model=model, values=body["input"], base_url=self.base_url(request), stream=stream
         )
 
     async def run_model(self, request: Request) -> Response:
@@ -264,26 +281,26 @@ class AdminHandlers:
         self.control = control
 
     async def add_fault(self, request: Request) -> Response:
-        self.handlers.owner(request)
+        owner = self.handlers.owner(request)
         assert self.control.faults is not None
         try:
             fields = parse_json(await request.body())
             if not isinstance(fields, dict):
                 raise Problem(422, 'Send a JSON object: {"route": "METHOD /path", ...}.')
             fault = Fault(**fields)
-            self.control.faults.add(fault)
+            self.control.faults.add(fault, owner)  # for this token's requests only
         except (TypeError, ValueError) as error:
             raise Problem(422, str(error)) from None
         return JSONResponse({"data": attrs.asdict(fault)}, status_code=201)
 
     async def clear_faults(self, request: Request) -> Response:
-        self.handlers.owner(request)
+        owner = self.handlers.owner(request)
         assert self.control.faults is not None
-        self.control.faults.clear()
+        self.control.faults.clear(owner)
         return Response(status_code=204)
 
     async def recorded_requests(self, request: Request) -> Response:
-        self.handlers.owner(request)
+        owner = self.handlers.owner(request)
         assert self.control.requests is not None
         data = [
             {
@@ -292,7 +309,7 @@ class AdminHandlers:
                 "headers": redact(recorded.headers),
                 "body": recorded.body.decode("utf-8", errors="replace"),
             }
-            for recorded in self.control.requests.snapshot()
+            for recorded in self.control.requests.snapshot(owner)
         ]
         return JSONResponse({"data": data})
 
@@ -317,6 +334,10 @@ def _with_problems(endpoint: Any) -> Any:
             response: Response = await endpoint(request)
         except Problem as problem:
             return _error(problem.status, problem.detail, problem.headers)
+        except ClientDisconnect:
+            # Not the server's failure: one line, not a traceback. The answer goes nowhere.
+            logger.info("client disconnected before sending all of %s %s", request.method, request.url.path)
+            return Response(status_code=400)
         return response
 
     return guarded
@@ -335,6 +356,7 @@ def create_app(
     record_requests: bool | None = None,
     keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_stored_bytes: int = MAX_STORED_BYTES,
     spec: Spec | None = None,
     docs_page: Path = DOCS_PAGE,
 ) -> Starlette:
@@ -342,10 +364,11 @@ def create_app(
 
     `speed` scales model time (1.0 looks real; tests use 100 or more). `faults` enables fault plans
     and the `/_mock/*` routes; `record_requests` (default: as `faults`) keeps a log of requests.
+    `max_body_bytes` bounds a request body, `max_stored_bytes` what the predictions hold in all.
     `docs_page` is the HTML file served at `/docs` (default: build/docs/index.html of the checkout).
     """
     spec = spec or load_spec()
-    store = Store(speed)
+    store = Store(speed, max_stored_bytes=max_stored_bytes)
     handlers = Handlers(TokenChecker(tokens), store, spec, keepalive=keepalive_seconds, max_body=max_body_bytes)
     control = Control(
         faults=FaultBook(spec.route_templates()) if faults else None,
@@ -381,6 +404,12 @@ def create_app(
     app.state.control = control
     app.state.store = store
     app.state.loop = None
-    app.add_middleware(ControlMiddleware, faults=control.faults, log=control.requests, max_body_bytes=max_body_bytes)
+    app.add_middleware(
+        ControlMiddleware,
+        faults=control.faults,
+        log=control.requests,
+        max_body_bytes=max_body_bytes,
+        owner=lambda authorization: handlers.checker.owner(authorization)[0],
+    )
     app.add_middleware(RequestIdMiddleware)  # outermost: planned faults get an id too
     return app

@@ -1,9 +1,15 @@
 """Fault plans and the request log: what tests script and inspect without touching the client.
 
 A `Fault` says what the next `times` requests to one route get instead of (or on top of) the real
-answer; `FaultBook` holds the plan; `RequestLog` keeps every request received. Both are shared
-between the server's thread and the test's thread, hence the locks. `ControlMiddleware` is the
-ASGI layer, outermost, that records requests and applies faults before the app sees anything:
+answer; `FaultBook` holds the plan; `RequestLog` keeps the last requests received (at most
+10,000, with 64 MiB of bodies in all). Both are shared between the server's thread and the test's
+thread, hence the locks. `ControlMiddleware` is the ASGI layer, outermost, that records requests and
+applies faults before the app sees anything.
+
+Faults and recorded requests belong to a token: over HTTP (`/_mock/*`), a caller plans faults that
+only its own requests get, and sees and clears only its own (tokens are users, as for predictions).
+In-process (`MockServer.fault()`, `.requests`), a test plans for every token and sees everything.
+A fault that no HTTP server could send (a 1xx status; a body on 204 or 304) is refused.
 
     status / body / content_type / retry_after   answer at once with this instead
     malformed_json                               200 (or `status`) with a JSON content type and a body that is not JSON
@@ -19,7 +25,7 @@ import asyncio
 import re
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -27,6 +33,8 @@ import attrs
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MALFORMED_JSON = b'{"data": {"id": "truncated'
+# Answers that carry no body, by definition (RFC 9110).
+BODILESS_STATUSES = frozenset({204, 304})
 MAX_RECORDED_REQUESTS = 10_000
 MAX_RECORDED_BODY_BYTES = 64 * 1024 * 1024
 REDACTED = "Bearer <redacted>"
@@ -38,8 +46,9 @@ def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> 
 
 
 def _optional_status(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
-    if value is not None and not 100 <= value <= 599:
-        raise ValueError("status must be an HTTP status code (100-599)")
+    if value is not None and not 200 <= value <= 599:
+        # 1xx are interim answers: no server can end a request with one (h11 refuses to send it).
+        raise ValueError("status must be a final HTTP status code (200-599)")
 
 
 def _not_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -78,6 +87,12 @@ class Fault:
     cut_after_events: int | None = attrs.field(default=None, validator=_optional(int, _not_negative))
     close_mid_body: bool = attrs.field(default=False, validator=_typed(bool))
 
+    def __attrs_post_init__(self) -> None:
+        if self.status in BODILESS_STATUSES and (self.body is not None or self.malformed_json or self.close_mid_body):
+            raise ValueError(
+                f"a {self.status} answer has no body: body, malformed_json and close_mid_body cannot apply"
+            )
+
     @property
     def answers_at_once(self) -> bool:
         return self.status is not None or self.body is not None or self.malformed_json
@@ -85,6 +100,9 @@ class Fault:
     def response(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """Status, headers and body of the canned answer."""
         status = self.status or 200
+        if status in BODILESS_STATUSES:
+            headers = [] if self.retry_after is None else [(b"retry-after", self.retry_after.encode("latin-1"))]
+            return status, headers, b""
         if self.malformed_json:
             body, content_type = MALFORMED_JSON, "application/json"
         elif self.body is not None:
@@ -109,32 +127,39 @@ def _template_pattern(template: str) -> re.Pattern[str]:
 
 
 class FaultBook:
-    """The fault plan: per route, the faults still to apply, oldest first."""
+    """The fault plan: per route, the faults still to apply, oldest first.
+
+    A fault planned for an owner (a token's fingerprint) applies to that owner's requests only;
+    one planned for no owner (None, in-process) applies to everyone's.
+    """
 
     def __init__(self, routes: Iterable[tuple[str, str]]) -> None:
         self._routes = {f"{method} {path}": (method, _template_pattern(path)) for method, path in routes}
         self._lock = threading.Lock()
-        self._plan: list[list[Any]] = []  # [fault, uses left]
+        self._plan: list[list[Any]] = []  # [fault, uses left, owner]
 
     @property
     def routes(self) -> list[str]:
         return list(self._routes)
 
-    def add(self, fault: Fault) -> None:
+    def add(self, fault: Fault, owner: str | None = None) -> None:
         if fault.route not in self._routes:
             raise ValueError(f"unknown route {fault.route!r}; routes are: {', '.join(self._routes)}")
         with self._lock:
-            self._plan.append([fault, fault.times])
+            self._plan.append([fault, fault.times, owner])
 
-    def clear(self) -> None:
+    def clear(self, owner: str | None = None) -> None:
+        """Forget the plan: all of it, or only what `owner` planned."""
         with self._lock:
-            self._plan.clear()
+            self._plan[:] = [] if owner is None else [entry for entry in self._plan if entry[2] != owner]
 
-    def take(self, method: str, path: str) -> Fault | None:
-        """The fault for this request, if one is planned (and one use of it fewer)."""
+    def take(self, method: str, path: str, owner: str | None = None) -> Fault | None:
+        """The fault for this request of `owner`'s, if one is planned (and one use of it fewer)."""
         with self._lock:
             for entry in self._plan:
                 fault: Fault = entry[0]
+                if entry[2] is not None and entry[2] != owner:
+                    continue
                 route_method, pattern = self._routes[fault.route]
                 if route_method == method and pattern.match(path):
                     entry[1] -= 1
@@ -146,12 +171,16 @@ class FaultBook:
 
 @attrs.frozen(repr=False)
 class RecordedRequest:
-    """A request as the server received it; header names are lowercase."""
+    """A request as the server received it; header names are lowercase.
+
+    `owner` is the fingerprint of its valid token (None without one): whose log it is in.
+    """
 
     method: str
     path: str
     headers: dict[str, str]
     body: bytes
+    owner: str | None = None
 
     def __repr__(self) -> str:
         # The token must not end up in a test report.
@@ -185,14 +214,23 @@ class RequestLog:
             ):
                 self._body_bytes -= len(self._requests.popleft().body)
 
-    def snapshot(self) -> list[RecordedRequest]:
+    def snapshot(self, owner: str | None = None) -> list[RecordedRequest]:
+        """The requests recorded: all of them, or only `owner`'s."""
         with self._lock:
-            return list(self._requests)
+            requests = list(self._requests)
+        return requests if owner is None else [request for request in requests if request.owner == owner]
 
     def clear(self) -> None:
         with self._lock:
             self._requests.clear()
             self._body_bytes = 0
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 class _StopResponse(Exception):
@@ -212,22 +250,32 @@ def _contains_stop(error: BaseException) -> bool:
     return False
 
 
-class ControlMiddleware:
-    """Records requests and applies planned faults; `/_mock/*` admin routes pass untouched."""
+Owner = Callable[[str | None], str | None]
 
-    def __init__(self, app: ASGIApp, *, faults: FaultBook | None, log: RequestLog | None, max_body_bytes: int) -> None:
+
+class ControlMiddleware:
+    """Records requests and applies planned faults; `/_mock/*` admin routes pass untouched.
+
+    `owner` maps an `Authorization` header to its token's fingerprint (None when not valid).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, faults: FaultBook | None, log: RequestLog | None, max_body_bytes: int, owner: Owner
+    ) -> None:
         self.app = app
         self.faults = faults
         self.log = log
         self.max_body_bytes = max_body_bytes
+        self.owner = owner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/_mock/"):
             await self.app(scope, receive, send)
             return
+        owner = self.owner(_header(scope, b"authorization"))
         if self.log is not None:
-            receive = await self._record(scope, receive)
-        fault = self.faults.take(scope["method"], scope["path"]) if self.faults is not None else None
+            receive = await self._record(scope, receive, owner)
+        fault = self.faults.take(scope["method"], scope["path"], owner) if self.faults is not None else None
         if fault is None:
             await self.app(scope, receive, send)
             return
@@ -272,7 +320,7 @@ class ControlMiddleware:
 
         return cutting_send
 
-    async def _record(self, scope: Scope, receive: Receive) -> Receive:
+    async def _record(self, scope: Scope, receive: Receive, owner: str | None) -> Receive:
         """Read the body (up to the size limit and one byte), log the request, replay the body."""
         assert self.log is not None
         messages: list[Message] = []
@@ -287,7 +335,7 @@ class ControlMiddleware:
             more = message.get("more_body", False)
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         body = b"".join(message.get("body", b"") for message in messages if message["type"] == "http.request")
-        self.log.append(RecordedRequest(scope["method"], scope["path"], headers, body))
+        self.log.append(RecordedRequest(scope["method"], scope["path"], headers, body, owner))
         replay = deque(messages)
 
         async def replaying_receive() -> Message:

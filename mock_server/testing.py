@@ -30,6 +30,7 @@ from starlette.applications import Starlette
 
 from mock_server.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, Control, create_app
 from mock_server.faults import Fault, RecordedRequest
+from mock_server.predictions import MAX_STORED_BYTES
 from mock_server.serving import base_url, bind, uvicorn_server
 
 START_TIMEOUT_SECONDS = 10.0
@@ -49,6 +50,7 @@ class MockServer:
         port: int = 0,
         keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_stored_bytes: int = MAX_STORED_BYTES,
         record_requests: bool = True,
     ) -> None:
         if isinstance(tokens, str):
@@ -61,6 +63,7 @@ class MockServer:
             record_requests=record_requests,
             keepalive_seconds=keepalive_seconds,
             max_body_bytes=max_body_bytes,
+            max_stored_bytes=max_stored_bytes,
         )
         self._control: Control = self.app.state.control
         self._host = host

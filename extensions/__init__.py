@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from generated_client.models import Prediction, PredictionStatus
 
+    from ._limits import ResponseLimits
     from ._retry import RetryPolicy
     from ._streaming import ResumePolicy
     from ._waiting import PollSchedule
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
         RateLimitError,
         ServerError,
         StreamError,
+        StreamTimeoutError,
         UnprocessableEntityError,
         WaitTimeoutError,
     )
@@ -73,11 +75,13 @@ __all__ = [
     "PredictionError",
     "PredictionStatus",
     "RateLimitError",
+    "ResponseLimits",
     "ResumePolicy",
     "RetryPolicy",
     "ServerError",
     "ServerSentEvent",
     "StreamError",
+    "StreamTimeoutError",
     "TextStream",
     "UnprocessableEntityError",
     "WaitTimeoutError",
@@ -107,6 +111,7 @@ __all__ = [
 _SOURCES = {
     "Prediction": "generated_client.models",
     "PredictionStatus": "generated_client.models",
+    "ResponseLimits": "._limits",
     "RetryPolicy": "._retry",
     "ResumePolicy": "._streaming",
     "PollSchedule": "._waiting",

@@ -40,6 +40,7 @@ __all__ = [
     "DeadlineExpired",
     "bound_sync_reads",
     "deadline_after",
+    "is_bounded",
     "sync_deadline",
 ]
 

@@ -8,7 +8,7 @@ import sys
 import traceback
 import unicodedata
 from collections.abc import Iterable, Iterator
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import httpx
 
@@ -25,6 +25,8 @@ __all__ = [
 ]
 
 REDACTED = "[REDACTED]"
+
+ErrorT = TypeVar("ErrorT", bound=BaseException)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -66,7 +68,7 @@ def _leaks(error: BaseException, secrets: tuple[str, ...]) -> bool:
         return True
 
 
-def scrub(error: BaseException, secrets: tuple[str, ...]) -> BaseException:
+def scrub(error: ErrorT, secrets: tuple[str, ...]) -> ErrorT:
     """`error`, with no secret left in it or in what is chained to it; changed in place.
 
     The SDK's errors (`message`, `detail`, `request_id`, `args`) are redacted; any other exception

@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 FINAL_STATUSES = frozenset({PredictionStatus.SUCCEEDED, PredictionStatus.FAILED, PredictionStatus.CANCELED})
+_KNOWN_STATUSES = frozenset(PredictionStatus)
 # Statuses this SDK does not know but whose names say the prediction has ended (compared in lower
 # case without separators): waiting for them to change would poll until the deadline.
 _FINAL_LOOKING = frozenset(
@@ -137,10 +138,8 @@ def is_final(prediction: Prediction, secrets: tuple[str, ...] = ()) -> bool:
     a string at all: then nothing the server will say can end the wait, and an error says why.
     """
     status = prediction.status
-    if status in FINAL_STATUSES:
-        return True
-    if isinstance(status, PredictionStatus):
-        return False
+    if isinstance(status, str) and status in _KNOWN_STATUSES:  # a StrEnum member, or its value
+        return status in FINAL_STATUSES
     if not isinstance(status, str):
         problem = f"{type(status).__name__} {status!r}, not a string"
     elif "".join(character for character in status.lower() if character.isalnum()) in _FINAL_LOOKING:

@@ -153,3 +153,64 @@ def test_resume_policy_caps_the_servers_retry_and_bounds_attempts() -> None:
     assert policy.delay(3_600_000) == 5.0
     assert [policy.should_retry(n) for n in (1, 2, 3, 4)] == [True, True, True, False]
     assert not ResumePolicy(max_attempts=0).should_retry(1)
+
+
+def test_a_server_resuming_at_the_last_event_id_repeats_nothing() -> None:
+    state = StreamState()
+    state.start_connection()
+    assert apply_all(state, block("output", "a", 1) + block("output", "b", 2) + block("output", "c", 3)) == list("abc")
+    state.start_connection()  # Last-Event-ID: 3; the server starts *at* 3
+    assert apply_all(state, block("output", "c", 3) + block("output", "d", 4) + block("output", "e", 5)) == ["d", "e"]
+    assert state.text == "abcde"
+    assert state.last_event_id == "5"
+
+
+def test_a_replay_of_what_we_have_is_no_progress() -> None:
+    state = StreamState()
+    state.start_connection()
+    apply_all(state, block("output", "a", 1))
+    state.start_connection()
+    assert apply_all(state, block("output", "a", 1)) == []
+    assert state.events_this_connection == 0
+    assert state.last_event_id == "1"
+
+
+def test_opaque_ids_are_repeats_when_equal_to_the_one_resumed_from() -> None:
+    state = StreamState()
+    state.start_connection()
+    apply_all(state, block("output", "a", None) + b"id: x7\nevent: output\ndata: b\n\n")
+    state.start_connection()
+    assert apply_all(state, b"id: x7\nevent: output\ndata: b\n\n" + b"id: y2\nevent: output\ndata: c\n\n") == ["c"]
+
+
+def test_after_a_resume_an_event_without_an_id_carries_the_one_resumed_from() -> None:
+    state = StreamState()
+    state.start_connection()
+    apply_all(state, block("output", "a", 5))
+    state.start_connection()
+    (event,) = state.feed(block("output", "b"))
+    assert event.id == "5" and state.last_event_id == "5"
+    state.start_connection()  # still resumable from 5
+    assert state.can_resume and state.last_event_id == "5"
+
+
+def test_an_event_over_the_size_limit_is_a_stream_error_with_the_text() -> None:
+    from extensions._limits import ResponseLimits
+
+    state = StreamState(limits=ResponseLimits(max_event_size=100))
+    state.start_connection()
+    apply_all(state, block("output", "a", 1))
+    with pytest.raises(StreamError, match="longer than 100 characters") as caught:
+        state.feed(b"data: " + b"x" * 200)
+    assert caught.value.text == "a"
+
+
+def test_errors_from_events_leave_the_secrets_out() -> None:
+    state = StreamState(secrets=("s3cr3t-token",))
+    state.start_connection()
+    with pytest.raises(StreamError) as caught:
+        apply_all(state, block("error", '{"detail": "bad s3cr3t-token"}', 1))
+    assert "s3cr3t-token" not in str(caught.value) and "s3cr3t-token" not in str(caught.value.detail)
+    with pytest.raises(StreamError) as done:
+        apply_all(state, block("done", '{"reason": "s3cr3t-token"}', 2))
+    assert "s3cr3t-token" not in str(done.value)

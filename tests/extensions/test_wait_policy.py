@@ -18,7 +18,7 @@ from extensions._waiting import (
     is_final,
     timeout_error,
 )
-from extensions.errors import PredictionCanceledError, PredictionError, WaitTimeoutError
+from extensions.errors import APIResponseError, PredictionCanceledError, PredictionError, WaitTimeoutError
 from generated_client.models.prediction import Prediction
 from generated_client.models.prediction_status import PredictionStatus
 from tests.extensions.calls_support import TOKEN, prediction_json
@@ -184,3 +184,38 @@ def test_logs_alone_mean_the_prediction_is_running() -> None:
     assert updated.status == PredictionStatus.PROCESSING
     assert updated.output == []
     assert updated.logs == "Booting\n"
+
+
+@pytest.mark.parametrize("status", ["queued", "warming_up", "booting"])
+def test_a_new_status_is_not_final(status: str) -> None:
+    assert not is_final(prediction(status=status))
+
+
+@pytest.mark.parametrize("status", ["completed", "Succeeded", "ERRORED", "timed-out", "done", "cancelled"])
+def test_a_final_looking_status_this_sdk_does_not_know_is_an_error(status: str) -> None:
+    with pytest.raises(APIResponseError, match="looks final"):
+        is_final(prediction(status=status))
+
+
+@pytest.mark.parametrize("status", [None, 7, {"a": 1}])
+def test_a_status_that_is_not_a_string_is_an_error(status: Any) -> None:
+    unchecked = prediction()
+    unchecked.status = status
+    with pytest.raises(APIResponseError, match="not a string"):
+        is_final(unchecked)
+
+
+def test_messages_about_statuses_leave_the_secrets_out() -> None:
+    with pytest.raises(APIResponseError) as caught:
+        is_final(prediction(status="done", id=f"id-{TOKEN}"), (TOKEN,))
+    assert TOKEN not in str(caught.value)
+    error = timeout_error(prediction(status=TOKEN), 5.0, canceled=False, secrets=(TOKEN,))
+    assert TOKEN not in str(error)
+
+
+def test_known_statuses_given_as_plain_strings_are_judged_as_known() -> None:
+    plain = prediction()
+    plain.status = "succeeded"
+    assert is_final(plain)
+    plain.status = "processing"
+    assert not is_final(plain)

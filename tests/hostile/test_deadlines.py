@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 
+from extensions import calls, streaming
+from extensions._deadline import is_bounded
 from extensions.errors import APIError, APITimeoutError, StreamTimeoutError, WaitTimeoutError
 from tests.hostile import harness
 from tests.hostile.harness import TOKEN
-from tests.hostile.rawserver import Connection
+from tests.hostile.rawserver import Connection, RawServer
 
 DEADLINE = 1.5
 # A drip lasts this long at least: a call bounded per read only would still be reading.
@@ -129,3 +132,42 @@ def test_a_one_byte_per_second_drip_ends_at_the_deadline(tmp_path: Path) -> None
             assert isinstance(outcome.error, expected), (outcome.call, mode, outcome.error)
             if outcome.call != "wait":
                 assert f"did not finish within {deadline} s" in str(outcome.error), str(outcome.error)
+
+
+def test_a_stream_that_only_keeps_alive_ends_at_its_idle_timeout(tmp_path: Path) -> None:
+    def keeps_alive(connection: Connection) -> None:
+        connection.request()
+        connection.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nid: 1\nevent: output\ndata: a\n\n")
+        while True:  # comments, never an event: the read timeout never trips
+            connection.pause(0.2)
+            connection.send(b": keep-alive\n\n")
+
+    idle = 1.0
+    with RawServer(keeps_alive) as server:
+        client = harness.client_for("sync", server.base_url, 30.0)
+        prediction = harness.streaming_prediction(server.base_url)
+        text = streaming.stream_prediction(client, prediction, idle_timeout=idle)
+        with pytest.raises(StreamTimeoutError, match=r"no event for 1 s \(idle_timeout\)") as caught:
+            "".join(text)
+        assert caught.value.text == "a" == text.text
+
+        async def follow() -> None:
+            async with harness.client_for("async-aiohttp", server.base_url, 30.0) as async_client:
+                events = streaming.async_stream_prediction(async_client, prediction, idle_timeout=idle)
+                async with events:
+                    with pytest.raises(StreamTimeoutError, match="idle_timeout") as caught:
+                        async for _ in events:
+                            pass
+                    assert caught.value.text == "a"
+
+        anyio.run(follow)
+
+
+def test_the_sync_deadline_is_in_place_on_the_clients_own_transport() -> None:
+    # It reaches into httpx's transport (see extensions._deadline): a new httpx that moves things
+    # must fail here rather than silently lose the bound.
+    with RawServer(drip_body) as server:
+        client = harness.client_for("sync", server.base_url, 0.5)
+        with pytest.raises(APITimeoutError):
+            calls.get(client, harness.PREDICTION_ID)
+        assert is_bounded(client.get_httpx_client())

@@ -181,3 +181,37 @@ async def test_aiter_events_leaves_reconnection_state_on_the_decoder() -> None:
     assert [event async for event in aiter_events(chunks_of(b"data: c\n\n", 3), decoder=decoder)] == [
         ServerSentEvent(data="c", id="1")
     ]
+
+
+def test_a_line_longer_than_the_limit_raises_across_chunks_and_within_one() -> None:
+    from extensions.sse import EventTooLarge
+
+    decoder = SSEDecoder(max_size=10)
+    decoder.feed(b"data: 1234")
+    with pytest.raises(EventTooLarge, match="longer than 10 characters"):
+        decoder.feed(b"5")
+    with pytest.raises(EventTooLarge):
+        SSEDecoder(max_size=10).feed(b"data: 1\n\ndata: 12345678901")
+    assert SSEDecoder(max_size=10).feed(b"data: 1234\n\n") == [ServerSentEvent(data="1234")]
+
+
+def test_an_event_of_many_short_lines_counts_each_line() -> None:
+    from extensions.sse import EventTooLarge
+
+    decoder = SSEDecoder(max_size=1000)
+    with pytest.raises(EventTooLarge):
+        for _ in range(100):  # 100 lines of one character: each kept line costs 64 more
+            decoder.feed(b"data: x\n")
+    many = SSEDecoder(max_size=1000).feed(b"data: x\n" * 10 + b"\n")
+    assert many == [ServerSentEvent(data="\n".join("x" * 10))]
+
+
+def test_the_default_limit_is_16_mib_and_none_lifts_it() -> None:
+    from extensions.sse import DEFAULT_MAX_EVENT_SIZE
+
+    assert DEFAULT_MAX_EVENT_SIZE == 16 * 1024 * 1024
+    unlimited = SSEDecoder(max_size=None)
+    assert (
+        unlimited.feed(b"data: " + b"x" * (DEFAULT_MAX_EVENT_SIZE + 1) + b"\n\n")[0].data.count("x")
+        > DEFAULT_MAX_EVENT_SIZE
+    )

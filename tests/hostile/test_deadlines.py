@@ -85,16 +85,15 @@ SCENARIOS = {
 }
 
 
-@pytest.mark.parametrize("case", list(SCENARIOS))
-def test_every_call_ends_by_its_deadline_with_a_typed_error(case: str, tmp_path: Path) -> None:
-    # Every mode at once against the one server: the test takes about one deadline.
-    results = harness.run_everywhere({case: SCENARIOS[case]}, tmp_path, deadline=DEADLINE)
+def test_every_call_ends_by_its_deadline_with_a_typed_error(tmp_path: Path) -> None:
+    # Every scenario in every mode at once (a server each): the test takes about one deadline.
+    results = harness.run_everywhere(SCENARIOS, tmp_path, deadline=DEADLINE)
     problems = []
-    for (_, mode), outcomes in results.items():
+    for (case, mode), outcomes in results.items():
         harness.record(case, outcomes, DEADLINE)
         for outcome in outcomes:
             error = outcome.error
-            where = f"{outcome.call} ({mode}) after {outcome.elapsed:.1f} s"
+            where = f"{case}: {outcome.call} ({mode}) after {outcome.elapsed:.1f} s"
             if not isinstance(error, APIError):
                 problems.append(f"{where}: {error!r} (result {outcome.result!r})")
                 continue

@@ -2,7 +2,9 @@
 
 Each call builds its request with the generated endpoint's `_get_kwargs(...)` and the generated
 models, sends it through `_http` (retries, typed errors, the token kept to its origin) and returns
-the `Prediction` unwrapped from its `{"data": ...}` envelope.
+the `Prediction` unwrapped from its `{"data": ...}` envelope. Each call ends by its total
+deadline, retries included (the client's `call_timeout`; `run_timeout` for a run), whatever the
+server does: past it, `APITimeoutError`.
 
     client = connect()
     prediction = create(client, IMAGE_TO_VIDEO, {"image": Path("statue.jpg"), "prompt": "..."})

@@ -5,6 +5,8 @@
 
 - Returns the prediction once it `succeeded`; a `failed` one raises `PredictionError`, a
   `canceled` one `PredictionCanceledError`, both carrying it (`.prediction`).
+  A status this SDK does not know is waited through as a new stage, unless it looks final
+  ("completed", "errored") or is not a string: then `APIResponseError`, at once.
 - `timeout` (seconds, default 600; None waits forever) bounds the whole wait: at the deadline
   `WaitTimeoutError` is raised with the last prediction seen, after canceling the remote
   prediction when `cancel_on_timeout=True` (that cancel is bounded to 10 s). Every request's

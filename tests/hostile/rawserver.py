@@ -122,6 +122,7 @@ class RawServer:
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(64)
+        self._listener.settimeout(0.05)  # closing a socket does not wake an accept() blocked on it
         self.base_url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
 
     def __enter__(self) -> Self:
@@ -146,7 +147,6 @@ class RawServer:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def _accept(self) -> None:
-        self._listener.settimeout(0.05)  # closing a socket does not wake an accept() blocked on it
         while not self.stopping.is_set():
             try:
                 sock, _ = self._listener.accept()

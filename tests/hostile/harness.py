@@ -45,10 +45,17 @@ overshoots: list[tuple[str, str, str, float]] = []
 def prediction_json(base_url: str, **overrides: Any) -> dict[str, Any]:
     prediction: dict[str, Any] = {
         "id": PREDICTION_ID,
+        "model": "meta/llama-2-7b-chat",
         "version": VERSION,
         "status": "starting",
         "input": {"prompt": "hi"},
+        "output": None,
+        "error": None,
+        "logs": "",
         "created_at": "2024-05-01T12:00:00+00:00",
+        "started_at": None,
+        "completed_at": None,
+        "metrics": None,
         "urls": {
             "get": f"{base_url}/v1/predictions/{PREDICTION_ID}",
             "cancel": f"{base_url}/v1/predictions/{PREDICTION_ID}/cancel",

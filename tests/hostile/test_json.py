@@ -36,7 +36,7 @@ def deep_everywhere(nested: bytes, status: int = 200) -> Handler:
             answer(connection, 200, "text/event-stream", events)
             return
         base = connection.server.base_url
-        body = harness.envelope(base, status="succeeded").replace(b'"status"', b'"output": ' + nested + b', "status"')
+        body = harness.envelope(base, status="succeeded", output="DEEP").replace(b'"DEEP"', nested)
         answer(connection, status, "application/json", body if status == 200 else nested)
 
     return handle

@@ -23,6 +23,7 @@ import attrs
 from extensions import calls, files, streaming, waiting
 from extensions.connection import InferenceClient, connect
 from generated_client.models.prediction import Prediction
+from tests.extensions import calls_support
 from tests.hostile.rawserver import Handler, RawServer
 
 # Distinctive, so that a leak shows up in any text it reaches.
@@ -43,27 +44,15 @@ overshoots: list[tuple[str, str, str, float]] = []
 
 
 def prediction_json(base_url: str, **overrides: Any) -> dict[str, Any]:
-    prediction: dict[str, Any] = {
-        "id": PREDICTION_ID,
-        "model": "meta/llama-2-7b-chat",
-        "version": VERSION,
-        "status": "starting",
-        "input": {"prompt": "hi"},
-        "output": None,
-        "error": None,
-        "logs": "",
-        "created_at": "2024-05-01T12:00:00+00:00",
-        "started_at": None,
-        "completed_at": None,
-        "metrics": None,
-        "urls": {
-            "get": f"{base_url}/v1/predictions/{PREDICTION_ID}",
-            "cancel": f"{base_url}/v1/predictions/{PREDICTION_ID}/cancel",
-            "stream": f"{base_url}/v1/predictions/{PREDICTION_ID}/stream",
-        },
+    """A prediction as the API sends it, with its URLs (a stream's included) on `base_url`."""
+    urls = {
+        "get": f"{base_url}/v1/predictions/{PREDICTION_ID}",
+        "cancel": f"{base_url}/v1/predictions/{PREDICTION_ID}/cancel",
+        "stream": f"{base_url}/v1/predictions/{PREDICTION_ID}/stream",
     }
-    prediction.update(overrides)
-    return prediction
+    return calls_support.prediction_json(
+        **{"model": MODEL.partition(":")[0], "version": VERSION, "urls": urls, **overrides}
+    )
 
 
 def envelope(base_url: str, **overrides: Any) -> bytes:

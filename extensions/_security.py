@@ -117,14 +117,15 @@ _LOGGERS = (
     "aiohttp.internal",
     "asyncio",
 )
-_logged_secrets: set[str] = set()
+# Replaced, never changed in place: a filter running in another thread iterates it safely.
+_logged_secrets: frozenset[str] = frozenset()
 
 
 class _RedactingFilter(logging.Filter):
     """Removes the secrets of every client in use from log records (their message and traceback)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        secrets = tuple(_logged_secrets)
+        secrets = _logged_secrets
         message = record.getMessage()
         if mentions(message, secrets):
             record.msg, record.args = redact(message, secrets), None
@@ -143,9 +144,10 @@ def keep_out_of_logs(secret: str) -> None:
 
     Costs nothing while those loggers are disabled: a filter runs only on records created.
     """
+    global _logged_secrets
     if not secret or secret in _logged_secrets:
         return
-    _logged_secrets.add(secret)
+    _logged_secrets = _logged_secrets | {secret}
     for name in _LOGGERS:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:

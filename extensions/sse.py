@@ -14,10 +14,11 @@ data and accepts `retry` values such as " 1" or "-1", and it is slower on small 
 from __future__ import annotations
 
 import codecs
-import json
 import sys
 from collections.abc import AsyncGenerator, AsyncIterable, Generator, Iterable
 from typing import Any, NamedTuple
+
+from ._limits import DEFAULT_LIMITS, loads
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "EventTooLarge", "SSEDecoder", "ServerSentEvent", "aiter_events", "iter_events"]
 
@@ -54,7 +55,8 @@ class ServerSentEvent(NamedTuple):
     retry: int | None = None
 
     def json(self) -> Any:
-        return json.loads(self.data)
+        """The data as JSON; a ValueError when it is not, or nests deeper than 128 levels."""
+        return loads(self.data, DEFAULT_LIMITS.max_json_depth)
 
 
 # A tuple subclass is the cheapest result object; calling tuple.__new__ directly skips the

@@ -330,7 +330,7 @@ class _Attempts:
     def __init__(self, client: AuthenticatedClient, *, idempotent: bool, deadline: float) -> None:
         self.policy = retry_policy(client)
         self.secrets = _secrets(client)
-        keep_out_of_logs(client.token)
+        keep_out_of_logs(client)
         self.limits = limits_of(client)
         self.idempotent = idempotent
         self.deadline = deadline  # math.inf: none

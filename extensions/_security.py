@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import threading
 import traceback
 import unicodedata
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO, TypeVar
 
@@ -117,15 +119,29 @@ _LOGGERS = (
     "aiohttp.internal",
     "asyncio",
 )
-# Replaced, never changed in place: a filter running in another thread iterates it safely.
-_logged_secrets: frozenset[str] = frozenset()
+# The clients in use, by id, held weakly: a client's token is looked for while it lives.
+_clients: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+_clients_lock = threading.Lock()
+# Shorter tokens would match ordinary words in every record of the process (a test's token "t");
+# the SDK's own messages still leave them out.
+_MIN_LOGGED_SECRET = 8
+
+
+def _live_secrets() -> tuple[str, ...]:
+    with _clients_lock:
+        clients = list(_clients.values())
+    return tuple(
+        {token for client in clients if len(token := getattr(client, "token", "") or "") >= _MIN_LOGGED_SECRET}
+    )
 
 
 class _RedactingFilter(logging.Filter):
-    """Removes the secrets of every client in use from log records (their message and traceback)."""
+    """Removes the tokens of the clients in use from log records (their message and traceback)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        secrets = _logged_secrets
+        secrets = _live_secrets()
+        if not secrets:
+            return True
         message = record.getMessage()
         if mentions(message, secrets):
             record.msg, record.args = redact(message, secrets), None
@@ -139,19 +155,23 @@ class _RedactingFilter(logging.Filter):
 _FILTER = _RedactingFilter()
 
 
-def keep_out_of_logs(secret: str) -> None:
-    """Redact `secret` from the records of the SDK's and the HTTP stack's loggers, from now on.
+def keep_out_of_logs(client: Any) -> None:
+    """While `client` lives, redact its `token` from the records of the SDK's and the HTTP stack's loggers.
 
-    Costs nothing while those loggers are disabled: a filter runs only on records created.
+    Cheap to call on every request (a dict lookup once registered). Costs nothing while those
+    loggers are disabled: a filter runs only on records created.
     """
-    global _logged_secrets
-    if not secret or secret in _logged_secrets:
+    if id(client) in _clients:
         return
-    _logged_secrets = _logged_secrets | {secret}
-    for name in _LOGGERS:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+    with _clients_lock:
+        try:
+            _clients[id(client)] = client
+        except TypeError:  # not weakly referenceable: its token stays out of the SDK's messages only
+            return
+        for name in _LOGGERS:
+            logger = logging.getLogger(name)
+            if _FILTER not in logger.filters:
+                logger.addFilter(_FILTER)
 
 
 class _RedactingWriter:

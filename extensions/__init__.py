@@ -9,6 +9,9 @@ streaming, waiting, file inputs and downloads.
         print(piece, end="", flush=True)
     prediction = wait(client, create(client, VERSION, {"prompt": "Hi"}), timeout=60)
 
+    for result in batch(client, MODEL, inputs, concurrency=32, output="results.jsonl"):
+        print(result.index, result.status)
+
 Every call has an async twin named with an `async_` prefix.
 
 Names are imported on first use (PEP 562), so `import extensions` and the `inference-api`
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from ._retry import RetryPolicy
     from ._streaming import ResumePolicy
     from ._waiting import PollSchedule
+    from .batching import AsyncBatch, Batch, BatchResult, BatchStats, async_batch, batch
     from .calls import async_cancel, async_create, async_get, async_run, cancel, create, get, run
     from .connection import InferenceClient, connect
     from .errors import (
@@ -61,9 +65,13 @@ __all__ = [
     "APIResponseError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncBatch",
     "AsyncTextStream",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
+    "BatchResult",
+    "BatchStats",
     "ConflictError",
     "InferenceClient",
     "NotFoundError",
@@ -86,6 +94,7 @@ __all__ = [
     "UnprocessableEntityError",
     "WaitTimeoutError",
     "aiter_events",
+    "async_batch",
     "async_cancel",
     "async_create",
     "async_download",
@@ -94,6 +103,7 @@ __all__ = [
     "async_stream",
     "async_stream_prediction",
     "async_wait",
+    "batch",
     "cancel",
     "connect",
     "create",
@@ -128,6 +138,7 @@ _SOURCES = {
         ".streaming",
     ),
     **dict.fromkeys(["async_wait", "wait"], ".waiting"),
+    **dict.fromkeys(["AsyncBatch", "Batch", "BatchResult", "BatchStats", "async_batch", "batch"], ".batching"),
 }
 
 

@@ -17,7 +17,7 @@ def test_every_exported_name_exists() -> None:
 
 
 def test_calls_have_async_twins_with_the_same_parameters() -> None:
-    for name in ("create", "get", "cancel", "run", "wait", "stream", "stream_prediction", "download"):
+    for name in ("create", "get", "cancel", "run", "wait", "stream", "stream_prediction", "download", "batch"):
         sync, twin = getattr(extensions, name), getattr(extensions, f"async_{name}")
         assert list(inspect.signature(sync).parameters) == list(inspect.signature(twin).parameters), name
 

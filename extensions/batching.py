@@ -1,0 +1,749 @@
+"""Running one model over many inputs: bounded concurrency, rate limits, checkpoint and resume.
+
+    for result in batch(client, ECHO, ({"n": n} for n in range(1000)), concurrency=50):
+        print(result.index, result.status, result.output)
+
+    async with async_batch(client, MODEL, Path("inputs.jsonl"), output="results.jsonl") as results:
+        async for result in results:
+            ...
+
+- Inputs are read lazily: an iterable (or async iterable) of model inputs, or a `pathlib.Path`
+  to a JSON Lines file with one input object per line (index = 0-based line number). A line that
+  is not a JSON object becomes an `error` result; the batch goes on.
+- At most `concurrency` inputs are in progress (created and not yet final) at once. Results come
+  as they finish, or in input order with `ordered=True` (then at most `8 * concurrency` inputs
+  run ahead of the oldest unfinished one, which bounds the memory held).
+- Each result (`BatchResult`) has the input's `index`, the prediction's `id`, `status`,
+  `output` and `error`. A failed or canceled prediction is a result like any other; so is an
+  error once the client's retry policy has given up (status `error`, the reason in `error`).
+- 429s slow the whole batch: every new request waits out the `Retry-After` (a backoff when there
+  is none), and the number in progress adapts (slow start, then additive increase and
+  multiplicative decrease), so a rate-limited batch converges instead of hammering the server.
+- `output=` a path: the results file (JSON Lines). Each prediction's id is written, and
+  flushed, the moment it is created, and its final state when it has one. Run the same batch
+  with the same file and it resumes: final inputs are not redone and predictions that were
+  running are waited for by id (a get, never a second create). When the batch completes, the
+  file is rewritten (atomically) with one line per input, in input order.
+- Stopping: `stop()`, leaving the `with` block early, Ctrl-C (sync) or cancelling the task
+  (async) stop new creates at once; creates already sent are waited for, so every prediction
+  created is in the results file; predictions still running are left running (a later run
+  re-attaches them), or canceled with `cancel_on_stop=True`. Only a hard kill (`kill -9`, a
+  power cut) can lose the ids of the creates in flight at that moment, whose inputs a later
+  run then creates again.
+
+The decisions (limits, results file records, ordering) are pure, in `_batch`; this module is the
+I/O around them. The sync `batch` runs the async engine on its own event loop in a thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import random
+import tempfile
+import time
+from array import array
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Generator, Iterable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Self
+
+import anyio
+import anyio.abc
+import attrs
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from generated_client import AuthenticatedClient
+from generated_client.models.prediction import Prediction
+
+from ._batch import (
+    AdaptiveLimit,
+    BatchResult,
+    IndexSet,
+    InOrder,
+    InvalidResultsFile,
+    RateLimitsToCaller,
+    ResultsState,
+    creation_record,
+    parse_record,
+)
+from ._http import retry_policy
+from ._waiting import PollSchedule, is_final
+from .calls import async_cancel_before, async_create
+from .connection import InferenceClient
+from .errors import APIError, PredictionError, RateLimitError, WaitTimeoutError
+from .waiting import DEFAULT_WAIT_TIMEOUT, async_wait
+
+__all__ = [
+    "AsyncBatch",
+    "Batch",
+    "BatchResult",
+    "BatchStats",
+    "InvalidResultsFile",
+    "async_batch",
+    "batch",
+    "count_lines",
+]
+
+logger = logging.getLogger("inference_api.batch")
+
+DEFAULT_CONCURRENCY = 32
+# An input answered 429 this many times is given up (status `error`); the limit halves at most
+# once per round, so this takes a server that refuses nearly everything for a long time.
+MAX_RATE_LIMITED_PER_INPUT = 20
+# With ordered=True, how far (in inputs) new work may run ahead of the oldest unfinished input.
+ORDERED_WINDOW_PER_SLOT = 8
+_CANCEL_TIMEOUT = 10.0
+
+ModelInput = Any  # a dict or a typed input model, as for `create`
+
+
+@attrs.frozen
+class _Invalid:
+    """An input line that cannot be sent; it becomes an `error` result."""
+
+    reason: str
+
+
+@attrs.define
+class _Item:
+    index: int
+    payload: Any = None
+    prediction_id: str | None = None
+    rate_limited: int = 0
+
+
+@attrs.define
+class BatchStats:
+    """Counts for progress displays; `total` is None when the number of inputs is not known."""
+
+    total: int | None = None
+    previously_done: int = 0  # final in the results file before this run: not redone
+    succeeded: int = 0
+    failed: int = 0  # failed and canceled predictions, and `error` results
+    in_progress: int = 0
+    created: int = 0
+    reattached: int = 0
+    rate_limited: int = 0
+    concurrency: int = 0  # the current adaptive limit
+    started_at: float = attrs.field(factory=time.monotonic)
+
+    @property
+    def done(self) -> int:
+        """Inputs finished in this run."""
+        return self.succeeded + self.failed
+
+
+# --- reading inputs -------------------------------------------------------------------------------
+
+
+def _parse_input_line(line: bytes, index: int) -> Any:
+    where = f"input {index} (line {index + 1})"
+    if not line.strip():
+        return _Invalid(f"{where} is empty; each line must be a JSON object")
+    try:
+        value = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _Invalid(f"{where} is not valid JSON: {exc}")
+    if not isinstance(value, dict):
+        return _Invalid(f"{where} is a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def _file_inputs(path: Path, skip: IndexSet) -> Iterator[tuple[int, Any]]:
+    """The lines of a JSON Lines file, parsed one at a time; lines in `skip` are not parsed."""
+    with path.open("rb") as lines:
+        for index, line in enumerate(lines):
+            if index not in skip:
+                yield index, _parse_input_line(line, index)
+
+
+def _iterable_inputs(inputs: Iterable[ModelInput], skip: IndexSet) -> Iterator[tuple[int, Any]]:
+    for index, value in enumerate(inputs):
+        if index not in skip:
+            yield index, value
+
+
+async def _async_iterable_inputs(inputs: AsyncIterable[ModelInput], skip: IndexSet) -> AsyncIterator[tuple[int, Any]]:
+    index = 0
+    async for value in inputs:
+        if index not in skip:
+            yield index, value
+        index += 1
+
+
+def count_lines(path: Path) -> int:
+    """The number of lines of a file (a last line without a line break counts), read in blocks."""
+    count = 0
+    last = b"\n"
+    with path.open("rb") as file:
+        while block := file.read(1 << 20):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
+
+
+# --- the results file -----------------------------------------------------------------------------
+
+
+class _ResultsFile:
+    """The append-only results file of one run: read back, locked, appended to, compacted at the end."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[bytes] | None = None
+
+    def open(self) -> ResultsState:
+        """Read what the file holds, drop a last line cut short by a crash, and open it to append.
+
+        Locked for this process: two batches writing one file would create inputs twice.
+        """
+        state = ResultsState()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        file = self.path.open("a+b")
+        try:
+            _lock(file, self.path)
+            file.seek(0)
+            kept = 0
+            for number, line in enumerate(file, start=1):
+                if not line.endswith(b"\n"):
+                    try:  # one write per line: a cut one is dropped, unless all but its line break arrived
+                        state.add(parse_record(line, number, str(self.path)))
+                    except InvalidResultsFile:
+                        logger.warning("%s: dropping its last line, cut short: %r", self.path, line[:80])
+                        file.truncate(kept)
+                    else:
+                        file.write(b"\n")
+                    break
+                if line.strip():
+                    state.add(parse_record(line, number, str(self.path)))
+                kept += len(line)
+            file.seek(0, os.SEEK_END)
+        except BaseException:
+            file.close()
+            raise
+        self._file = file
+        return state
+
+    def write(self, record: dict[str, Any]) -> None:
+        assert self._file is not None
+        self._file.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+
+    def compact(self) -> None:
+        """Rewrite the file with only the last line of each index, in index order (atomically)."""
+        assert self._file is not None
+        file = self._file
+        file.flush()
+        file.seek(0)
+        last = array("q")  # byte offset of each index's last line, -1 for none
+        offset = 0
+        lines = 0
+        in_order = True
+        previous = -1
+        for number, line in enumerate(file, start=1):
+            if line.strip():
+                index = parse_record(line, number, str(self.path))["index"]
+                if index >= len(last):
+                    last.extend([-1] * (index + 1 - len(last)))
+                in_order = in_order and index > previous
+                previous = index
+                last[index] = offset
+                lines += 1
+            offset += len(line)
+        if in_order and lines == sum(1 for position in last if position >= 0):
+            return  # one line per index, already in order
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, on every path)
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part", delete=False
+        )
+        try:
+            with handle:
+                for position in last:
+                    if position >= 0:
+                        file.seek(position)
+                        handle.write(file.readline())
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(OSError):
+                os.chmod(handle.name, os.stat(self.path).st_mode & 0o7777)
+            os.replace(handle.name, self.path)
+        except BaseException:
+            Path(handle.name).unlink(missing_ok=True)
+            raise
+
+
+def _lock(file: IO[bytes], path: Path) -> None:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no advisory lock
+        return
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise OSError(f"{path} is being written by another batch; use another results file") from None
+
+
+# --- the engine -----------------------------------------------------------------------------------
+
+
+def _batch_client(client: AuthenticatedClient) -> InferenceClient:
+    """A client of the batch's own: the caller's settings, a fresh connection pool (on whichever
+    event loop runs the batch), and 429s left to the batch's rate limiter."""
+    policy = RateLimitsToCaller.of(retry_policy(client))
+    if isinstance(client, InferenceClient):
+        return attrs.evolve(client, retry=policy)
+    settings = {
+        str(field.alias): getattr(client, field.name) for field in attrs.fields(AuthenticatedClient) if field.init
+    }
+    return InferenceClient(**settings, retry=policy)
+
+
+class AsyncBatch:
+    """A running batch: `async with` it, then `async for result in ...`; see the module docstring."""
+
+    def __init__(
+        self,
+        client: AuthenticatedClient,
+        model: str,
+        inputs: Iterable[ModelInput] | AsyncIterable[ModelInput] | Path,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        ordered: bool = False,
+        output: str | os.PathLike[str] | None = None,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: PollSchedule | float | None = None,
+        cancel_on_stop: bool = False,
+    ) -> None:
+        if isinstance(inputs, str | bytes):
+            raise TypeError("inputs is an iterable of model inputs, or a pathlib.Path to a JSON Lines file, not a str")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a whole number >= 1, not {concurrency!r}")
+        self._caller_client = client
+        self._model = model
+        self._inputs = inputs
+        self._ordered = ordered
+        self._results_file = _ResultsFile(Path(output)) if output is not None else None
+        self._timeout = timeout
+        self._poll_interval = poll_interval
+        self._cancel_on_stop = cancel_on_stop
+        self.concurrency = concurrency
+        self.stats = BatchStats(concurrency=concurrency)
+        self._limit = AdaptiveLimit(maximum=concurrency)
+        self._stopping = False
+        self._exhausted = False
+        self._entered = False
+        self._retry: deque[_Item] = deque()
+        self._reattach: deque[_Item] = deque()
+        self._waits: set[anyio.CancelScope] = set()
+        self._changed = anyio.Event()
+        self._next_new_index = 0
+        self._in_order: InOrder | None = None
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._send: MemoryObjectSendStream[BatchResult] | None = None
+        self._receive: MemoryObjectReceiveStream[BatchResult] | None = None
+        self._sync_source: Iterator[tuple[int, Any]] | None = None
+        self._async_source: AsyncIterator[tuple[int, Any]] | None = None
+        self.completed = False
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the batch was stopped before every input was done."""
+        return self._stopping
+
+    # The caller's side.
+
+    async def __aenter__(self) -> Self:
+        if self._entered:
+            raise RuntimeError("a batch runs once")
+        self._entered = True
+        self._client = _batch_client(self._caller_client)
+        self._limit.backoff = retry_policy(self._client).backoff
+        self._prepare()
+        self._send, self._receive = anyio.create_memory_object_stream[BatchResult](self.concurrency)
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        self._task_group.start_soon(self._run)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> bool | None:
+        assert self._task_group is not None and self._receive is not None
+        if not self.completed:
+            self.stop()
+        self._receive.close()  # results nobody will read: they are in the results file
+        try:
+            return await self._task_group.__aexit__(exc_type, exc, traceback)
+        except BaseExceptionGroup as group:
+            # Ours, from inside the engine (a results file that cannot be written): raise it plainly.
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._client.aclose()
+            self._close_sources()
+            if self._results_file is not None:
+                self._results_file.close()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> BatchResult:
+        if self._receive is None:
+            raise RuntimeError("use the batch in `async with async_batch(...) as results:` before iterating")
+        try:
+            return await self._receive.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    def stop(self) -> None:
+        """Create nothing more; the batch ends once the creates already sent are answered and recorded."""
+        if self._stopping or self.completed:
+            return
+        self._stopping = True
+        self._retry.clear()
+        self._reattach.clear()
+        for scope in list(self._waits):
+            scope.cancel()
+        self._changed.set()
+
+    # The engine.
+
+    def _prepare(self) -> None:
+        state = self._results_file.open() if self._results_file is not None else ResultsState()
+        self.stats.previously_done = len(state.done)
+        # Not read again from the inputs: final ones, and those whose prediction exists.
+        skip = state.done
+        for index, prediction_id in sorted(state.in_flight.items()):
+            skip.add(index)
+            self._reattach.append(_Item(index, prediction_id=prediction_id))
+        if isinstance(self._inputs, Path):
+            self._sync_source = _file_inputs(self._inputs, skip)
+        elif isinstance(self._inputs, AsyncIterable):
+            self._async_source = _async_iterable_inputs(self._inputs, skip)
+        else:
+            self._sync_source = _iterable_inputs(self._inputs, skip)
+        if self._ordered:
+            reattached = {item.index for item in self._reattach}
+            self._in_order = InOrder(lambda index: index in skip and index not in reattached)
+
+    def _close_sources(self) -> None:
+        if self._sync_source is not None and hasattr(self._sync_source, "close"):
+            self._sync_source.close()
+
+    def _notify(self) -> None:
+        self._changed.set()
+
+    async def _wait_for_change(self, at_most: float | None = None) -> None:
+        event = self._changed
+        if event.is_set():
+            self._changed = event = anyio.Event()
+        with anyio.move_on_after(at_most):
+            await event.wait()
+
+    async def _next_input(self) -> _Item | None:
+        if self._sync_source is not None:
+            pair = next(self._sync_source, None)
+        else:
+            assert self._async_source is not None
+            pair = await anext(self._async_source, None)
+        if pair is None:
+            self._exhausted = True
+            return None
+        index, payload = pair
+        self._next_new_index = index + 1
+        return _Item(index, payload)
+
+    def _too_far_ahead(self) -> bool:
+        return (
+            self._in_order is not None
+            and self._next_new_index >= self._in_order.expected + ORDERED_WINDOW_PER_SLOT * self.concurrency
+        )
+
+    async def _run(self) -> None:
+        assert self._send is not None
+        try:
+            async with anyio.create_task_group() as items:
+                while not self._stopping:
+                    if not (self._retry or self._reattach) and self._exhausted:
+                        if self.stats.in_progress == 0:
+                            break
+                        await self._wait_for_change()
+                        continue
+                    if self.stats.in_progress >= self._limit.allowed:
+                        await self._wait_for_change()
+                        continue
+                    pause = self._limit.paused_until - time.monotonic()
+                    if pause > 0:
+                        await self._wait_for_change(pause)
+                        continue
+                    if self._retry:
+                        item: _Item | None = self._retry.popleft()
+                    elif self._reattach:
+                        item = self._reattach.popleft()
+                        self.stats.reattached += 1
+                    elif self._too_far_ahead():
+                        await self._wait_for_change()
+                        continue
+                    else:
+                        item = await self._next_input()
+                    if item is not None:
+                        self.stats.in_progress += 1
+                        items.start_soon(self._process, item)
+            self.completed = not self._stopping
+            if self._in_order is not None:
+                for result in self._in_order.rest():
+                    await self._send_result(result)
+            if self.completed and self._results_file is not None:
+                await anyio.to_thread.run_sync(self._results_file.compact)
+        finally:
+            self._send.close()
+
+    async def _process(self, item: _Item) -> None:
+        try:
+            result = await self._attempt(item)
+            if result is not None:
+                if self._results_file is not None:
+                    self._results_file.write(result.record())
+                if result.succeeded:
+                    self.stats.succeeded += 1
+                else:
+                    self.stats.failed += 1
+                if self._in_order is not None:
+                    for ready in self._in_order.add(result):
+                        await self._send_result(ready)
+                else:
+                    await self._send_result(result)
+        finally:
+            self.stats.in_progress -= 1
+            self._notify()
+
+    async def _send_result(self, result: BatchResult) -> None:
+        assert self._send is not None
+        with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+            await self._send.send(result)
+
+    async def _attempt(self, item: _Item) -> BatchResult | None:
+        """The result of one input; None when it is put back (rate limited) or the batch stopped."""
+        if isinstance(item.payload, _Invalid):
+            return BatchResult.from_error(item.index, None, item.payload.reason)
+        if item.prediction_id is None:
+            epoch = self._limit.epoch
+            # Shielded: once sent, a create is always answered and recorded, even when the batch
+            # is being cancelled, so that a later run never creates the same input again.
+            with anyio.CancelScope(shield=True):
+                try:
+                    prediction = await async_create(self._client, self._model, item.payload)
+                except RateLimitError as error:
+                    return self._rate_limited(item, epoch, error)
+                except APIError as error:
+                    return BatchResult.from_error(item.index, None, error)
+                except (ValueError, TypeError, OSError) as error:  # an input that cannot be encoded
+                    return BatchResult.from_error(item.index, None, error)
+                self._limit.on_success()
+                self.stats.created += 1
+                self.stats.concurrency = self._limit.allowed
+                if self._results_file is not None:
+                    self._results_file.write(creation_record(item.index, prediction))
+            if is_final(prediction):
+                return BatchResult.from_prediction(item.index, prediction)
+            item.prediction_id = prediction.id
+            if self._stopping:
+                return await self._cancel(item) if self._cancel_on_stop else None
+            return await self._wait(item, prediction)
+        return await self._wait(item, item.prediction_id)
+
+    async def _wait(self, item: _Item, prediction: Prediction | str) -> BatchResult | None:
+        assert item.prediction_id is not None
+        epoch = self._limit.epoch
+        with anyio.CancelScope() as scope:
+            self._waits.add(scope)
+            try:
+                final = await async_wait(
+                    self._client, prediction, timeout=self._timeout, poll_interval=self._poll_interval
+                )
+            except PredictionError as error:  # failed or canceled: a result like any other
+                assert error.prediction is not None
+                return BatchResult.from_prediction(item.index, error.prediction)
+            except RateLimitError as error:
+                return self._rate_limited(item, epoch, error)
+            except WaitTimeoutError as error:
+                return BatchResult.from_error(item.index, item.prediction_id, error)
+            except APIError as error:
+                return BatchResult.from_error(item.index, item.prediction_id, error)
+            finally:
+                self._waits.discard(scope)
+            return BatchResult.from_prediction(item.index, final)
+        # Stopped: the prediction runs on (its id is in the results file) unless canceled here.
+        return await self._cancel(item) if self._cancel_on_stop else None
+
+    def _rate_limited(self, item: _Item, epoch: int, error: RateLimitError) -> BatchResult | None:
+        self.stats.rate_limited += 1
+        pause = self._limit.on_rate_limited(epoch, time.monotonic(), error.retry_after, random.random())  # noqa: S311
+        self.stats.concurrency = self._limit.allowed
+        item.rate_limited += 1
+        if item.rate_limited >= MAX_RATE_LIMITED_PER_INPUT:
+            return BatchResult.from_error(
+                item.index, item.prediction_id, f"{error}; rate limited {item.rate_limited} times, giving up"
+            )
+        logger.debug("input %d rate limited; every request waits %.2f s", item.index, pause)
+        if not self._stopping:
+            self._retry.append(item)
+        return None
+
+    async def _cancel(self, item: _Item) -> BatchResult | None:
+        """With `cancel_on_stop`: cancel a prediction the stop leaves running; its result if final."""
+        assert item.prediction_id is not None
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_CANCEL_TIMEOUT):
+            try:
+                prediction = await async_cancel_before(
+                    self._client, item.prediction_id, time.monotonic() + _CANCEL_TIMEOUT
+                )
+            except APIError as error:
+                logger.warning("could not cancel prediction %s: %s", item.prediction_id, error)
+                return None
+            return BatchResult.from_prediction(item.index, prediction) if is_final(prediction) else None
+        return None
+
+
+def async_batch(
+    client: AuthenticatedClient,
+    model: str,
+    inputs: Iterable[ModelInput] | AsyncIterable[ModelInput] | Path,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    ordered: bool = False,
+    output: str | os.PathLike[str] | None = None,
+    timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+    poll_interval: PollSchedule | float | None = None,
+    cancel_on_stop: bool = False,
+) -> AsyncBatch:
+    """Run `model` over `inputs`; use as `async with async_batch(...) as results: async for ...`.
+
+    `timeout` bounds the wait for each prediction (an `error` result when it passes, and the next
+    run waits for it again); `poll_interval` is `wait`'s. See the module docstring for the rest.
+
+    Example:
+        >>> async with async_batch(client, ECHO, [{"n": 1}, {"n": 2}], concurrency=8) as results:
+        ...     print(sorted([result.output async for result in results], key=str))
+        [{'n': 1}, {'n': 2}]
+    """
+    return AsyncBatch(
+        client,
+        model,
+        inputs,
+        concurrency=concurrency,
+        ordered=ordered,
+        output=output,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        cancel_on_stop=cancel_on_stop,
+    )
+
+
+class Batch(Iterator[BatchResult]):
+    """A running batch for sync code: iterate it; `with` it (or `close()`) to stop early at once.
+
+    The async engine runs on an event loop of its own, in a thread; results come through it one
+    by one. Ctrl-C while iterating stops the batch as `stop()` does, then goes on as usual.
+    """
+
+    def __init__(self, engine: AsyncBatch) -> None:
+        self._engine = engine
+        self._results = self._iterate()
+
+    @property
+    def stats(self) -> BatchStats:
+        return self._engine.stats
+
+    @property
+    def stopped(self) -> bool:
+        return self._engine.stopped
+
+    @property
+    def completed(self) -> bool:
+        return self._engine.completed
+
+    def _iterate(self) -> Generator[BatchResult, None, None]:
+        with (
+            anyio.from_thread.start_blocking_portal() as portal,
+            portal.wrap_async_context_manager(self._engine) as engine,
+        ):
+            self._portal = portal
+            try:
+                while True:
+                    try:
+                        yield portal.call(engine.__anext__)
+                    except StopAsyncIteration:
+                        return
+            finally:
+                self._portal = None
+
+    _portal: Any = None
+
+    def __next__(self) -> BatchResult:
+        return next(self._results)
+
+    def stop(self) -> None:
+        """As `AsyncBatch.stop`; callable from any thread."""
+        portal = self._portal
+        if portal is not None:
+            portal.call(self._engine.stop)
+
+    def close(self) -> None:
+        """Stop (if still running) and wait for the creates already sent to be recorded."""
+        self._results.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def batch(
+    client: AuthenticatedClient,
+    model: str,
+    inputs: Iterable[ModelInput] | Path,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    ordered: bool = False,
+    output: str | os.PathLike[str] | None = None,
+    timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+    poll_interval: PollSchedule | float | None = None,
+    cancel_on_stop: bool = False,
+) -> Batch:
+    """Run `model` over `inputs`; iterate the returned `Batch` for the results. See the module docstring.
+
+    Example:
+        >>> for result in batch(client, ECHO, [{"n": 1}, {"n": 2}], ordered=True):
+        ...     print(result.index, result.status, result.output)
+        0 succeeded {'n': 1}
+        1 succeeded {'n': 2}
+    """
+    return Batch(
+        async_batch(
+            client,
+            model,
+            inputs,
+            concurrency=concurrency,
+            ordered=ordered,
+            output=output,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            cancel_on_stop=cancel_on_stop,
+        )
+    )

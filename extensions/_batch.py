@@ -221,11 +221,15 @@ class RateLimitsToCaller(RetryPolicy):
 class AdaptiveLimit:
     """How many inputs may be in progress at once: TCP-style slow start and AIMD, plus a shared pause.
 
-    It starts at `initial` and grows by one per success (doubling every round) until the first
-    429, then by one per round (`1 / limit` per success); each 429 halves it, at most once per
-    round: 429s to requests sent before the last decrease (`epoch`) do not count again. A 429
-    also pauses every new request until its `Retry-After` has passed (or a backoff, when there
-    is none), so that all workers back off together instead of each hammering on its own.
+    It starts at `INITIAL` and grows by one per success (doubling every round of `limit`
+    requests) until the first 429; each 429 then halves it, at most once per round (429s to
+    requests sent before the last decrease, an older `epoch`, do not count again), and it grows
+    by one per round (`1 / limit` per success). After `QUIET_ROUNDS` rounds without a 429 it
+    doubles again: a short storm of 429s must not leave a batch crawling for the rest of its
+    run, while a steady rate limit (a 429 every few rounds) keeps it near what the server allows.
+
+    A 429 also pauses every new request until its `Retry-After` has passed (a backoff from the
+    retry policy when there is none), so that all workers back off together.
     """
 
     maximum: int = attrs.field(validator=attrs.validators.ge(1))
@@ -234,10 +238,12 @@ class AdaptiveLimit:
     paused_until: float = 0.0
     epoch: int = 0
     rate_limited_rounds: int = 0  # decreases since the last success: grows the backoff
+    successes_since_decrease: int = 0
     backoff: Callable[[int, float], float] = attrs.field(default=RetryPolicy().backoff, repr=False)
 
     DECREASE = 0.5
     INITIAL = 8
+    QUIET_ROUNDS = 4
 
     def __attrs_post_init__(self) -> None:
         if self.limit <= 0:
@@ -249,6 +255,9 @@ class AdaptiveLimit:
 
     def on_success(self) -> None:
         self.rate_limited_rounds = 0
+        self.successes_since_decrease += 1
+        if self.threshold != math.inf and self.successes_since_decrease >= self.QUIET_ROUNDS * self.limit:
+            self.threshold = math.inf
         step = 1.0 if self.limit < self.threshold else 1.0 / self.limit
         self.limit = min(float(self.maximum), self.limit + step)
 
@@ -257,6 +266,7 @@ class AdaptiveLimit:
         if sent_in_epoch == self.epoch:
             self.epoch += 1
             self.rate_limited_rounds += 1
+            self.successes_since_decrease = 0
             self.limit = max(1.0, self.limit * self.DECREASE)
             self.threshold = self.limit
         delay = retry_after if retry_after is not None else self.backoff(max(1, self.rate_limited_rounds), rand)

@@ -122,6 +122,7 @@ class BatchStats:
 
     total: int | None = None
     previously_done: int = 0  # final in the results file before this run: not redone
+    previously_failed: int = 0  # of those, the ones that did not succeed
     succeeded: int = 0
     failed: int = 0  # failed and canceled predictions, and `error` results
     in_progress: int = 0
@@ -348,6 +349,7 @@ class AsyncBatch:
         self._changed = anyio.Event()
         self._next_new_index = 0
         self._in_order: InOrder | None = None
+        self._in_order_lock = anyio.Lock()
         self._task_group: anyio.abc.TaskGroup | None = None
         self._send: MemoryObjectSendStream[BatchResult] | None = None
         self._receive: MemoryObjectReceiveStream[BatchResult] | None = None
@@ -385,10 +387,14 @@ class AsyncBatch:
         try:
             return await self._task_group.__aexit__(exc_type, exc, traceback)
         except BaseExceptionGroup as group:
-            # Ours, from inside the engine (a results file that cannot be written): raise it plainly.
-            if len(group.exceptions) == 1:
-                raise group.exceptions[0] from None
-            raise
+            # One error from inside the engine (a results file that cannot be written), wrapped
+            # by its task groups: raise it plainly.
+            error: BaseException = group
+            while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+                error = error.exceptions[0]
+            if error is group:
+                raise
+            raise error from None
         finally:
             with anyio.CancelScope(shield=True):
                 await self._client.aclose()
@@ -423,6 +429,7 @@ class AsyncBatch:
     def _prepare(self) -> None:
         state = self._results_file.open() if self._results_file is not None else ResultsState()
         self.stats.previously_done = len(state.done)
+        self.stats.previously_failed = sum(count for status, count in state.counts.items() if status != "succeeded")
         # Not read again from the inputs: final ones, and those whose prediction exists.
         skip = state.done
         for index, prediction_id in sorted(state.in_flight.items()):
@@ -521,8 +528,9 @@ class AsyncBatch:
                 else:
                     self.stats.failed += 1
                 if self._in_order is not None:
-                    for ready in self._in_order.add(result):
-                        await self._send_result(ready)
+                    async with self._in_order_lock:  # sent one task at a time, or they would overtake
+                        for ready in self._in_order.add(result):
+                            await self._send_result(ready)
                 else:
                     await self._send_result(result)
         finally:
@@ -655,13 +663,16 @@ def async_batch(
 class Batch(Iterator[BatchResult]):
     """A running batch for sync code: iterate it; `with` it (or `close()`) to stop early at once.
 
-    The async engine runs on an event loop of its own, in a thread; results come through it one
-    by one. Ctrl-C while iterating stops the batch as `stop()` does, then goes on as usual.
+    The async engine runs on an event loop of its own, in a thread, from the first `next()` or
+    from entering the `with` block. Ctrl-C while iterating stops the batch as `stop()` does
+    (the creates already sent are recorded), then goes on as usual.
     """
 
     def __init__(self, engine: AsyncBatch) -> None:
         self._engine = engine
-        self._results = self._iterate()
+        self._stack: contextlib.ExitStack | None = None
+        self._portal: anyio.from_thread.BlockingPortal | None = None
+        self._finished = False
 
     @property
     def stats(self) -> BatchStats:
@@ -675,25 +686,26 @@ class Batch(Iterator[BatchResult]):
     def completed(self) -> bool:
         return self._engine.completed
 
-    def _iterate(self) -> Generator[BatchResult, None, None]:
-        with (
-            anyio.from_thread.start_blocking_portal() as portal,
-            portal.wrap_async_context_manager(self._engine) as engine,
-        ):
-            self._portal = portal
-            try:
-                while True:
-                    try:
-                        yield portal.call(engine.__anext__)
-                    except StopAsyncIteration:
-                        return
-            finally:
-                self._portal = None
-
-    _portal: Any = None
+    def _start(self) -> anyio.from_thread.BlockingPortal | None:
+        if self._stack is None and not self._finished:
+            with contextlib.ExitStack() as stack:
+                portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
+                stack.enter_context(portal.wrap_async_context_manager(self._engine))
+                self._stack, self._portal = stack.pop_all(), portal
+        return self._portal
 
     def __next__(self) -> BatchResult:
-        return next(self._results)
+        portal = self._start()
+        if portal is None:
+            raise StopIteration
+        try:
+            return portal.call(self._engine.__anext__)
+        except StopAsyncIteration:
+            self.close()
+            raise StopIteration from None
+        except BaseException as error:  # KeyboardInterrupt included: stop, record, then go on
+            self._finish(type(error), error, error.__traceback__)
+            raise
 
     def stop(self) -> None:
         """As `AsyncBatch.stop`; callable from any thread."""
@@ -702,16 +714,31 @@ class Batch(Iterator[BatchResult]):
             portal.call(self._engine.stop)
 
     def close(self) -> None:
-        """Stop (if still running) and wait for the creates already sent to be recorded."""
-        self._results.close()
+        """Stop (if still running) and wait until the creates already sent are recorded."""
+        self._finish(None, None, None)
+
+    def _finish(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        stack, self._stack, self._portal = self._stack, None, None
+        self._finished = True
+        if stack is not None:
+            stack.__exit__(exc_type, exc, traceback)
 
     def __enter__(self) -> Self:
+        self._start()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        self.close()
+        self._finish(exc_type, exc, traceback)
+
+    def __del__(self) -> None:
+        # A loop left with `break`, without `with`: stop like a generator would, when collected.
+        if self._stack is not None:
+            with contextlib.suppress(Exception):
+                self.close()
 
 
 def batch(

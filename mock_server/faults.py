@@ -17,6 +17,9 @@ A fault that no HTTP server could send (a 1xx status; a body on 204 or 304) is r
     cut_after_events=K                           event streams: end the body cleanly after K events (no `done`)
     close_mid_body                               drop the connection half-way through the body (after K events
                                                  of a stream when `cut_after_events` is also given)
+
+A `RateLimit` is a standing plan instead: requests to its route beyond `per_second` (a token bucket
+of `burst` requests) get 429 with a `Retry-After`, as a rate-limited service answers.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
@@ -121,6 +125,39 @@ class Fault:
         return status, headers, body
 
 
+@attrs.frozen(kw_only=True)
+class RateLimit:
+    """Requests to `route` beyond `per_second`, in bursts of at most `burst`, get 429 until cleared.
+
+    `retry_after`: the header to send; by default the seconds until the bucket holds a request
+    again, with decimals (a real service rounds up to whole seconds).
+    """
+
+    route: str = attrs.field(validator=_typed(str))
+    per_second: float = attrs.field(validator=_typed((int, float), _not_negative))
+    burst: int = attrs.field(default=1, validator=_typed(int, _positive))
+    retry_after: str | None = attrs.field(default=None, validator=_optional(str, _header_value))
+
+
+class _TokenBucket:
+    def __init__(self, limit: RateLimit) -> None:
+        self.limit = limit
+        self.tokens = float(limit.burst)
+        self.updated = time.monotonic()
+
+    def refused(self) -> Fault | None:
+        """None when a request may pass (one token fewer), else the 429 to answer."""
+        now = time.monotonic()
+        self.tokens = min(float(self.limit.burst), self.tokens + (now - self.updated) * self.limit.per_second)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return None
+        wait = (1 - self.tokens) / self.limit.per_second if self.limit.per_second else 60.0
+        retry_after = self.limit.retry_after if self.limit.retry_after is not None else f"{wait:.3f}"
+        return Fault(route=self.limit.route, status=429, retry_after=retry_after)
+
+
 def _template_pattern(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^}]+\})", template)
     return re.compile("^" + "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts) + "$")
@@ -137,6 +174,7 @@ class FaultBook:
         self._routes = {f"{method} {path}": (method, _template_pattern(path)) for method, path in routes}
         self._lock = threading.Lock()
         self._plan: list[list[Any]] = []  # [fault, uses left, owner]
+        self._buckets: list[_TokenBucket] = []
 
     @property
     def routes(self) -> list[str]:
@@ -148,14 +186,26 @@ class FaultBook:
         with self._lock:
             self._plan.append([fault, fault.times, owner])
 
+    def limit(self, rate_limit: RateLimit) -> None:
+        if rate_limit.route not in self._routes:
+            raise ValueError(f"unknown route {rate_limit.route!r}; routes are: {', '.join(self._routes)}")
+        with self._lock:
+            self._buckets.append(_TokenBucket(rate_limit))
+
     def clear(self, owner: str | None = None) -> None:
-        """Forget the plan: all of it, or only what `owner` planned."""
+        """Forget the plan: all of it (rate limits included), or only what `owner` planned."""
         with self._lock:
             self._plan[:] = [] if owner is None else [entry for entry in self._plan if entry[2] != owner]
+            if owner is None:
+                self._buckets.clear()
 
     def take(self, method: str, path: str, owner: str | None = None) -> Fault | None:
         """The fault for this request of `owner`'s, if one is planned (and one use of it fewer)."""
         with self._lock:
+            for bucket in self._buckets:
+                route_method, pattern = self._routes[bucket.limit.route]
+                if route_method == method and pattern.match(path) and (refused := bucket.refused()) is not None:
+                    return refused
             for entry in self._plan:
                 fault: Fault = entry[0]
                 if entry[2] is not None and entry[2] != owner:

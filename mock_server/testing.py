@@ -29,7 +29,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from mock_server.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, Control, create_app
-from mock_server.faults import Fault, RecordedRequest
+from mock_server.faults import Fault, RateLimit, RecordedRequest
 from mock_server.predictions import MAX_STORED_BYTES
 from mock_server.serving import base_url, bind, uvicorn_server
 
@@ -130,6 +130,14 @@ class MockServer:
         fault = Fault(route=route, **options)
         self._control.faults.add(fault)
         return fault
+
+    def rate_limit(self, route: str, per_second: float, *, burst: int = 1, retry_after: str | None = None) -> RateLimit:
+        """Answer requests to `route` beyond `per_second` with 429 until `clear_faults()`; see `RateLimit`."""
+        if self._control.faults is None:
+            raise RuntimeError("fault plans are off: start MockServer(..., faults=True)")
+        limit = RateLimit(route=route, per_second=per_second, burst=burst, retry_after=retry_after)
+        self._control.faults.limit(limit)
+        return limit
 
     def clear_faults(self) -> None:
         if self._control.faults is not None:

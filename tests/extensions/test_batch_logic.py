@@ -1,0 +1,178 @@
+"""The batch's decisions without I/O: the adaptive limit, results file records, input order."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from extensions._batch import (
+    AdaptiveLimit,
+    BatchResult,
+    IndexSet,
+    InOrder,
+    InvalidResultsFile,
+    RateLimitsToCaller,
+    ResultsState,
+    parse_record,
+)
+from extensions._retry import Failure, RetryPolicy
+
+
+def record(index: int, prediction_id: str | None, status: str, output: object = None) -> dict[str, object]:
+    return {"index": index, "id": prediction_id, "status": status, "output": output, "error": None}
+
+
+def no_backoff(retry_number: int, rand: float) -> float:
+    return 0.25 * retry_number
+
+
+# --- AdaptiveLimit ---------------------------------------------------------------------------------
+
+
+def test_slow_start_doubles_each_round_up_to_the_maximum() -> None:
+    limit = AdaptiveLimit(maximum=100)
+    assert limit.allowed == AdaptiveLimit.INITIAL
+    for _ in range(8):  # one round
+        limit.on_success()
+    assert limit.allowed == 16
+    for _ in range(500):
+        limit.on_success()
+    assert limit.allowed == 100
+
+
+def test_a_429_halves_the_limit_once_per_round_and_pauses_everyone() -> None:
+    limit = AdaptiveLimit(maximum=64, limit=64.0, backoff=no_backoff)
+    epoch = limit.epoch  # 64 requests sent in this round, several answered 429
+    assert limit.on_rate_limited(epoch, now=100.0, retry_after=2.0, rand=0.5) == 2.0
+    assert limit.allowed == 32
+    for _ in range(10):  # the rest of that round's 429s: no further decrease
+        limit.on_rate_limited(epoch, now=100.5, retry_after=2.0, rand=0.5)
+    assert limit.allowed == 32
+    assert limit.paused_until == 102.5, "each Retry-After counts from its own answer"
+    limit.on_rate_limited(limit.epoch, now=103.0, retry_after=None, rand=0.5)  # a request of the new round
+    assert limit.allowed == 16
+    assert limit.paused_until == 103.0 + no_backoff(2, 0.5), "without Retry-After: the policy's backoff, growing"
+
+
+def test_after_a_decrease_it_grows_by_one_per_round() -> None:
+    limit = AdaptiveLimit(maximum=64, limit=40.0)
+    limit.on_rate_limited(limit.epoch, now=0.0, retry_after=0.0, rand=0.0)
+    assert limit.allowed == 20
+    for _ in range(20):
+        limit.on_success()
+    assert limit.allowed == 20 and limit.limit == pytest.approx(21.0, abs=0.05)
+
+
+def test_quiet_rounds_after_a_storm_bring_back_slow_start() -> None:
+    limit = AdaptiveLimit(maximum=200, limit=200.0)
+    while limit.allowed > 1:  # a storm: every round refused
+        limit.on_rate_limited(limit.epoch, now=0.0, retry_after=0.0, rand=0.0)
+    successes = 0
+    while limit.allowed < 200:
+        limit.on_success()
+        successes += 1
+    # Additive increase alone would need ~20,000 successes (1 + 2 + ... + 199).
+    assert successes < 600
+
+
+def test_the_limit_never_goes_below_one() -> None:
+    limit = AdaptiveLimit(maximum=4)
+    for _ in range(10):
+        limit.on_rate_limited(limit.epoch, now=0.0, retry_after=0.0, rand=0.0)
+    assert limit.allowed == 1 and limit.limit == 1.0
+
+
+def test_rate_limits_to_caller_keeps_every_other_rule_of_the_policy() -> None:
+    policy = RateLimitsToCaller.of(RetryPolicy(max_attempts=6, backoff_base=1.0))
+    assert (policy.max_attempts, policy.backoff_base) == (6, 1.0)
+    assert not policy.decide(attempt=1, idempotent=False, failure=Failure.STATUS, status_code=429, rand=0.0).retry
+    assert not policy.decide(attempt=1, idempotent=True, failure=Failure.STATUS, status_code=429, rand=0.0).retry
+    assert policy.decide(attempt=1, idempotent=True, failure=Failure.STATUS, status_code=503, rand=0.0).retry
+    assert policy.decide(attempt=1, idempotent=False, failure=Failure.NOT_SENT, rand=0.0).retry
+    assert not policy.decide(attempt=1, idempotent=False, failure=Failure.TIMEOUT, rand=0.0).retry
+
+
+# --- records and the results file state -------------------------------------------------------------
+
+
+def test_parse_record_names_the_file_and_line_of_what_is_wrong() -> None:
+    assert parse_record(json.dumps(record(3, "abc", "starting")).encode(), 1, "r.jsonl")["index"] == 3
+    cases = {
+        b"not json\n": "r.jsonl line 7 is not JSON",
+        b"[1, 2]\n": "line 7 is not a batch record",
+        b'{"index": 1, "id": "a", "status": "succeeded"}\n': "not a batch record",
+        json.dumps(record(-1, "a", "succeeded")).encode(): "index must be a whole number",
+        json.dumps(record(True, "a", "succeeded")).encode(): "index must be a whole number",  # type: ignore[arg-type]
+        json.dumps(record(1, "", "succeeded")).encode(): "id must be a string or null",
+        json.dumps({**record(1, "a", "x"), "status": 5}).encode(): "status must be a string",
+    }
+    for line, message in cases.items():
+        with pytest.raises(InvalidResultsFile, match=message):
+            parse_record(line, 7, "r.jsonl")
+
+
+def test_results_state_keeps_the_last_line_of_each_index() -> None:
+    state = ResultsState()
+    lines = [
+        record(0, "a", "starting"),
+        record(1, "b", "starting"),
+        record(0, "a", "succeeded", {"x": 1}),
+        record(2, None, "error"),  # the create was refused: final
+        record(3, "d", "starting"),
+        record(3, "d", "error"),  # gave up waiting: the prediction exists, wait for it again
+        record(4, "e", "failed"),
+        record(5, "f", "processing"),
+        record(5, "f", "canceled"),
+    ]
+    for line in lines:
+        state.add(line)
+    assert sorted(i for i in range(10) if i in state.done) == [0, 2, 4, 5]
+    assert state.in_flight == {1: "b", 3: "d"}
+    assert state.counts == {"succeeded": 1, "error": 1, "failed": 1, "canceled": 1}
+    state.add(record(4, "e2", "succeeded"))  # a later line replaces a final one
+    assert state.counts["failed"] == 0 and state.counts["succeeded"] == 2
+
+
+def test_index_set_is_a_set_of_whole_numbers() -> None:
+    indexes = IndexSet()
+    for index in (0, 7, 8, 1_000_003, 7):
+        indexes.add(index)
+    assert len(indexes) == 4
+    assert 1_000_003 in indexes and 8 in indexes and 9 not in indexes and -1 not in indexes
+    assert "8" not in indexes
+    indexes.discard(8)
+    indexes.discard(9)
+    assert 8 not in indexes and len(indexes) == 3
+
+
+def test_batch_result_records_have_the_five_fields() -> None:
+    result = BatchResult.from_error(4, None, ValueError("bad input"))
+    assert result.record() == {"index": 4, "id": None, "status": "error", "output": None, "error": "ValueError: bad input"}
+    assert not result.succeeded
+
+
+# --- input order ----------------------------------------------------------------------------------
+
+
+def result(index: int) -> BatchResult:
+    return BatchResult(index=index, id=f"p{index}", status="succeeded")
+
+
+def test_in_order_holds_results_until_the_ones_before_them_came() -> None:
+    order = InOrder(skip=lambda index: index in {0, 3})  # done in an earlier run
+    assert order.expected == 1
+    assert order.add(result(2)) == []
+    assert [r.index for r in order.add(result(1))] == [1, 2]
+    assert order.expected == 4, "index 3 produces no result"
+    assert [r.index for r in order.add(result(6))] == []
+    assert [r.index for r in order.add(result(4))] == [4]
+    assert len(order) == 1
+    assert [r.index for r in order.rest()] == [6]
+    assert len(order) == 0
+
+
+def test_in_order_with_nothing_skipped_is_the_identity_on_sorted_input() -> None:
+    order = InOrder(skip=lambda index: False)
+    out = [r.index for i in (1, 0, 3, 2, 5, 4) for r in order.add(result(i))]
+    assert out == [0, 1, 2, 3, 4, 5]

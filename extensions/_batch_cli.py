@@ -78,9 +78,7 @@ class _Progress:
             refresh_per_second=4,
         )
         self._already_done = already_done
-        self._task = self._bar.add_task(
-            "batch", total=total, completed=already_done, failed=0, in_flight=0, rate="0.0"
-        )
+        self._task = self._bar.add_task("batch", total=total, completed=already_done, failed=0, in_flight=0, rate="0.0")
 
     def __enter__(self) -> _Progress:
         self._bar.start()

@@ -283,6 +283,13 @@ class _ResultsFile:
             raise
 
 
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    leaves: list[BaseException] = []
+    for error in group.exceptions:
+        leaves.extend(_leaves(error) if isinstance(error, BaseExceptionGroup) else [error])
+    return leaves
+
+
 def _lock(file: IO[bytes], path: Path) -> None:
     try:
         import fcntl
@@ -387,14 +394,12 @@ class AsyncBatch:
         try:
             return await self._task_group.__aexit__(exc_type, exc, traceback)
         except BaseExceptionGroup as group:
-            # One error from inside the engine (a results file that cannot be written), wrapped
-            # by its task groups: raise it plainly.
-            error: BaseException = group
-            while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-                error = error.exceptions[0]
-            if error is group:
-                raise
-            raise error from None
+            # An error from inside the engine (a results file that cannot be written), raised by
+            # each input that tried, wrapped by task groups: raise it plainly.
+            leaves = _leaves(group)
+            if len({type(leaf) for leaf in leaves}) == 1:
+                raise leaves[0] from None
+            raise
         finally:
             with anyio.CancelScope(shield=True):
                 await self._client.aclose()

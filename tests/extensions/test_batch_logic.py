@@ -148,7 +148,13 @@ def test_index_set_is_a_set_of_whole_numbers() -> None:
 
 def test_batch_result_records_have_the_five_fields() -> None:
     result = BatchResult.from_error(4, None, ValueError("bad input"))
-    assert result.record() == {"index": 4, "id": None, "status": "error", "output": None, "error": "ValueError: bad input"}
+    assert result.record() == {
+        "index": 4,
+        "id": None,
+        "status": "error",
+        "output": None,
+        "error": "ValueError: bad input",
+    }
     assert not result.succeeded
 
 

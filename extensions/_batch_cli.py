@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     from generated_client import AuthenticatedClient
@@ -80,7 +81,7 @@ class _Progress:
         self._already_done = already_done
         self._task = self._bar.add_task("batch", total=total, completed=already_done, failed=0, in_flight=0, rate="0.0")
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> Self:
         self._bar.start()
         return self
 
@@ -142,10 +143,9 @@ def run(args: argparse.Namespace, client: AuthenticatedClient) -> int:
                 loop.remove_signal_handler(signal.SIGINT)
 
         for number in (signal.SIGINT, signal.SIGTERM):
-            try:
+            # Not on every platform: there, Ctrl-C stops at once.
+            with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(number, on_signal, number)
-            except (NotImplementedError, RuntimeError):  # not on this platform: Ctrl-C stops at once
-                pass
         async with engine:
             progress = None
             if sys.stderr.isatty():

@@ -103,7 +103,7 @@ def test_parse_record_names_the_file_and_line_of_what_is_wrong() -> None:
         b"[1, 2]\n": "line 7 is not a batch record",
         b'{"index": 1, "id": "a", "status": "succeeded"}\n': "not a batch record",
         json.dumps(record(-1, "a", "succeeded")).encode(): "index must be a whole number",
-        json.dumps(record(True, "a", "succeeded")).encode(): "index must be a whole number",  # type: ignore[arg-type]
+        json.dumps(record(True, "a", "succeeded")).encode(): "index must be a whole number",
         json.dumps(record(1, "", "succeeded")).encode(): "id must be a string or null",
         json.dumps({**record(1, "a", "x"), "status": 5}).encode(): "status must be a string",
     }

@@ -88,6 +88,10 @@ class _Progress:
     def __exit__(self, *exc_info: object) -> None:
         self._bar.stop()
 
+    def say(self, message: str) -> None:
+        """A line above the bar."""
+        self._bar.console.print(message, markup=False, highlight=False)
+
     def update(self, stats: BatchStats) -> None:
         elapsed = max(time.monotonic() - stats.started_at, 1e-6)
         self._bar.update(
@@ -126,18 +130,23 @@ def run(args: argparse.Namespace, client: AuthenticatedClient) -> int:
         client, args.model, inputs, concurrency=args.concurrency, output=args.output, timeout=args.timeout
     )
     received: list[int] = []
+    progress: _Progress | None = None
 
     async def main() -> None:
+        nonlocal progress
         loop = asyncio.get_running_loop()
 
         def on_signal(number: int) -> None:
             received.append(number)
             if len(received) == 1:
-                print(
-                    "\ninference-api: stopping: no new predictions; recording those being created "
-                    "(Ctrl-C again to quit at once)",
-                    file=sys.stderr,
+                message = (
+                    "inference-api: stopping: no new predictions; recording those being created "
+                    "(Ctrl-C again to quit at once)"
                 )
+                if progress is not None:
+                    progress.say(message)
+                else:
+                    print(f"\n{message}", file=sys.stderr)
                 engine.stop()
                 # A second Ctrl-C raises KeyboardInterrupt as usual.
                 loop.remove_signal_handler(signal.SIGINT)
@@ -147,7 +156,6 @@ def run(args: argparse.Namespace, client: AuthenticatedClient) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(number, on_signal, number)
         async with engine:
-            progress = None
             if sys.stderr.isatty():
                 total = count_lines(inputs)
                 progress = _progress_or_none(total, engine.stats.previously_done)

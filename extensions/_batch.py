@@ -152,6 +152,16 @@ class IndexSet:
     def __len__(self) -> int:
         return self._count
 
+    def to_bytes(self) -> bytes:
+        return bytes(self._bits)
+
+    @classmethod
+    def from_bytes(cls, bits: bytes) -> IndexSet:
+        indexes = cls()
+        indexes._bits = bytearray(bits)
+        indexes._count = sum(bin(byte).count("1") for byte in bits)
+        return indexes
+
 
 @attrs.define
 class ResultsState:

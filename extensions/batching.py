@@ -46,7 +46,7 @@ import tempfile
 import time
 from array import array
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
@@ -62,7 +62,6 @@ from generated_client.models.prediction import Prediction
 from ._batch import (
     AdaptiveLimit,
     BatchResult,
-    IndexSet,
     InOrder,
     InvalidResultsFile,
     RateLimitsToCaller,
@@ -154,24 +153,26 @@ def _parse_input_line(line: bytes, index: int) -> Any:
     return value
 
 
-def _file_inputs(path: Path, skip: IndexSet) -> Iterator[tuple[int, Any]]:
-    """The lines of a JSON Lines file, parsed one at a time; lines in `skip` are not parsed."""
+def _file_inputs(path: Path, wanted: Callable[[int], bool]) -> Iterator[tuple[int, Any]]:
+    """The lines of a JSON Lines file, parsed one at a time; lines not `wanted` are not parsed."""
     with path.open("rb") as lines:
         for index, line in enumerate(lines):
-            if index not in skip:
+            if wanted(index):
                 yield index, _parse_input_line(line, index)
 
 
-def _iterable_inputs(inputs: Iterable[ModelInput], skip: IndexSet) -> Iterator[tuple[int, Any]]:
+def _iterable_inputs(inputs: Iterable[ModelInput], wanted: Callable[[int], bool]) -> Iterator[tuple[int, Any]]:
     for index, value in enumerate(inputs):
-        if index not in skip:
+        if wanted(index):
             yield index, value
 
 
-async def _async_iterable_inputs(inputs: AsyncIterable[ModelInput], skip: IndexSet) -> AsyncIterator[tuple[int, Any]]:
+async def _async_iterable_inputs(
+    inputs: AsyncIterable[ModelInput], wanted: Callable[[int], bool]
+) -> AsyncIterator[tuple[int, Any]]:
     index = 0
     async for value in inputs:
-        if index not in skip:
+        if wanted(index):
             yield index, value
         index += 1
 
@@ -316,6 +317,24 @@ def _batch_client(client: AuthenticatedClient) -> InferenceClient:
     return InferenceClient(**settings, retry=policy)
 
 
+def _everything(index: int) -> bool:
+    return True
+
+
+@attrs.frozen
+class _Shard:
+    """For a worker of a fanned-out batch (`extensions.ray_batch`): the inputs it owns (index
+    modulo `count`), what the driver's results file says, and where records go instead of a file."""
+
+    number: int
+    count: int
+    state: ResultsState
+    on_record: Callable[[dict[str, Any]], object]
+
+    def owns(self, index: int) -> bool:
+        return index % self.count == self.number
+
+
 class AsyncBatch:
     """A running batch: `async with` it, then `async for result in ...`; see the module docstring."""
 
@@ -331,6 +350,7 @@ class AsyncBatch:
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         poll_interval: PollSchedule | float | None = None,
         cancel_on_stop: bool = False,
+        _shard: _Shard | None = None,
     ) -> None:
         if isinstance(inputs, str | bytes):
             raise TypeError("inputs is an iterable of model inputs, or a pathlib.Path to a JSON Lines file, not a str")
@@ -344,6 +364,7 @@ class AsyncBatch:
         self._timeout = timeout
         self._poll_interval = poll_interval
         self._cancel_on_stop = cancel_on_stop
+        self._shard = _shard
         self.concurrency = concurrency
         self.stats = BatchStats(concurrency=concurrency)
         self._limit = AdaptiveLimit(maximum=concurrency)
@@ -432,23 +453,32 @@ class AsyncBatch:
     # The engine.
 
     def _prepare(self) -> None:
-        state = self._results_file.open() if self._results_file is not None else ResultsState()
+        if self._results_file is not None:
+            state = self._results_file.open()
+        else:
+            state = self._shard.state if self._shard is not None else ResultsState()
+        mine = self._shard.owns if self._shard is not None else _everything
         self.stats.previously_done = len(state.done)
         self.stats.previously_failed = sum(count for status, count in state.counts.items() if status != "succeeded")
         # Not read again from the inputs: final ones, and those whose prediction exists.
         skip = state.done
         for index, prediction_id in sorted(state.in_flight.items()):
             skip.add(index)
-            self._reattach.append(_Item(index, prediction_id=prediction_id))
+            if mine(index):
+                self._reattach.append(_Item(index, prediction_id=prediction_id))
+
+        def wanted(index: int) -> bool:
+            return index not in skip and mine(index)
+
         if isinstance(self._inputs, Path):
-            self._sync_source = _file_inputs(self._inputs, skip)
+            self._sync_source = _file_inputs(self._inputs, wanted)
         elif isinstance(self._inputs, AsyncIterable):
-            self._async_source = _async_iterable_inputs(self._inputs, skip)
+            self._async_source = _async_iterable_inputs(self._inputs, wanted)
         else:
-            self._sync_source = _iterable_inputs(self._inputs, skip)
+            self._sync_source = _iterable_inputs(self._inputs, wanted)
         if self._ordered:
             reattached = {item.index for item in self._reattach}
-            self._in_order = InOrder(lambda index: index in skip and index not in reattached)
+            self._in_order = InOrder(lambda index: (index in skip or not mine(index)) and index not in reattached)
 
     def _close_sources(self) -> None:
         if self._sync_source is not None and hasattr(self._sync_source, "close"):
@@ -526,8 +556,7 @@ class AsyncBatch:
         try:
             result = await self._attempt(item)
             if result is not None:
-                if self._results_file is not None:
-                    self._results_file.write(result.record())
+                self._record(result.record())
                 if result.succeeded:
                     self.stats.succeeded += 1
                 else:
@@ -541,6 +570,12 @@ class AsyncBatch:
         finally:
             self.stats.in_progress -= 1
             self._notify()
+
+    def _record(self, record: dict[str, Any]) -> None:
+        if self._results_file is not None:
+            self._results_file.write(record)
+        if self._shard is not None:
+            self._shard.on_record(record)
 
     async def _send_result(self, result: BatchResult) -> None:
         assert self._send is not None
@@ -567,10 +602,9 @@ class AsyncBatch:
                 self._limit.on_success()
                 self.stats.created += 1
                 self.stats.concurrency = self._limit.allowed
-                if self._results_file is not None:
-                    self._results_file.write(creation_record(item.index, prediction))
-            if is_final(prediction):
-                return BatchResult.from_prediction(item.index, prediction)
+                if is_final(prediction):  # its result is written at once, as its only line
+                    return BatchResult.from_prediction(item.index, prediction)
+                self._record(creation_record(item.index, prediction))
             item.prediction_id = prediction.id
             if self._stopping:
                 return await self._cancel(item) if self._cancel_on_stop else None

@@ -424,6 +424,8 @@ class AsyncBatch:
         finally:
             with anyio.CancelScope(shield=True):
                 await self._client.aclose()
+                if self._async_source is not None and hasattr(self._async_source, "aclose"):
+                    await self._async_source.aclose()
             self._close_sources()
             if self._results_file is not None:
                 self._results_file.close()

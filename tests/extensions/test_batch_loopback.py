@@ -355,3 +355,21 @@ def test_a_results_file_that_cannot_be_written_stops_the_batch_with_its_error(
     with pytest.raises(OSError, match="No space left"):
         list(batch(client_of(mock_server), ECHO, echo_inputs(50), concurrency=4, output=tmp_path / "r.jsonl"))
     assert len(lines_of(tmp_path / "r.jsonl")) == 10
+
+
+def test_ctrl_c_while_iterating_stops_the_batch_and_records_every_create(slow: MockServer, tmp_path: Path) -> None:
+    import _thread
+
+    output = tmp_path / "results.jsonl"
+    slow.fault(CREATE, delay=0.3, times=100)  # some creates are waiting for their answer at Ctrl-C
+    results = batch(client_of(slow), LLAMA, [SLOW_INPUT] * 60, concurrency=12, output=output)
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        for _ in results:
+            pass
+    timer.cancel()
+    assert results.stopped
+    lines = lines_of(output)
+    assert len({line["id"] for line in lines}) == creates(slow) > 0
+    assert creates(slow) < 60, "no create after Ctrl-C"

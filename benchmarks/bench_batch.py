@@ -10,15 +10,17 @@ HTTP, polling and its own overhead.
    - ours: `async_batch(...)`, results discarded; again with a results file (`output=`);
    - raw aiohttp: a hand-written loop over `aiohttp.ClientSession` doing the same create and
      poll (first poll after 0.1 s, then 1.5 times longer up to 1 s, as `wait` does), 200 at a
-     time with a semaphore, no typed parsing, no retries, no results file: a floor.
+     time with a semaphore, no typed parsing, no retries, no results file: a floor;
+   - SDK calls: the same loop with `async_create` + `async_wait` (httpx on the aiohttp
+     transport, typed errors, retries): what the batch engine itself adds is ours minus this.
    Rounds alternate the contenders; printed: median and best seconds, ratio to raw aiohttp.
-2. Rate limits: the server lets through R creates a second (a token bucket, `RateLimit`);
-   above that it answers 429 with `Retry-After`. N inputs, concurrency 200.
+2. Rate limits: the server lets through R creates a second (a token bucket, `RateLimit`, R = 150
+   and 300 by default); above that it answers 429 with `Retry-After`. N inputs, concurrency 200.
    - ours: `async_batch`: 429s pause every worker and the concurrency adapts;
    - naive: what users write today, `asyncio.gather` of `async_create` + `async_wait` under a
      semaphore of 200, each call retried by the client's own policy (429 honoured, 4 attempts).
    Printed: creating requests per input (1.0 is the minimum), the share of creates answered
-   429, inputs lost, seconds.
+   429, inputs lost, seconds (N / R is the minimum).
 3. Memory: 100,000 echo inputs read from a file, results written to a file, by `batch` in a
    fresh process; its RSS sampled as results come. Printed: RSS after the first 1,000 results,
    the highest, and the growth.
@@ -142,7 +144,7 @@ def cpu_seconds(pid: int) -> float:
 def bench_speed(count: int, concurrency: int, rounds: int) -> None:
     print(f"\n## speed: {count:,} echo predictions at concurrency {concurrency} ({rounds} rounds)")
     inputs = [{"n": n, "text": f"input {n}"} for n in range(count)]
-    names = ("raw aiohttp", "ours", "ours + results file")
+    names = ("raw aiohttp", "SDK calls", "ours", "ours + results file")
     times: dict[str, list[float]] = {name: [] for name in names}
     client_cpu: dict[str, list[float]] = {name: [] for name in names}
     server_cpu: dict[str, list[float]] = {name: [] for name in names}
@@ -153,6 +155,8 @@ def bench_speed(count: int, concurrency: int, rounds: int) -> None:
                 started, cpu, server_started = time.perf_counter(), time.process_time(), cpu_seconds(server.pid)
                 if name == "raw aiohttp":
                     done = asyncio.run(raw_aiohttp(base_url, inputs, concurrency))
+                elif name == "SDK calls":
+                    done = asyncio.run(sdk_calls(base_url, inputs, concurrency))
                 else:
                     done = asyncio.run(ours(base_url, inputs, concurrency, output))
                 times[name].append(time.perf_counter() - started)
@@ -170,6 +174,11 @@ def bench_speed(count: int, concurrency: int, rounds: int) -> None:
 
 
 # --- 2. rate limits -------------------------------------------------------------------------------
+
+
+async def sdk_calls(base_url: str, inputs: list[dict[str, Any]], concurrency: int) -> int:
+    """`asyncio.gather` of `async_create` + `async_wait` under a semaphore: what users write today."""
+    return await naive(base_url, inputs, concurrency)
 
 
 async def naive(base_url: str, inputs: list[dict[str, Any]], concurrency: int) -> int:
@@ -262,8 +271,9 @@ def main() -> None:
     parser.add_argument("--rate-count", type=int, default=3_000, help="inputs of the rate-limit benchmark")
     parser.add_argument("--memory-count", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=150.0, help="creates per second the server allows")
-    parser.add_argument("--burst", type=int, default=10)
+    parser.add_argument("--rates", default="150,300", help="creates per second the server allows (one run each)")
+    parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=0.0, help=argparse.SUPPRESS)  # for --serve
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-run", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -279,7 +289,8 @@ def main() -> None:
     if "speed" in chosen:
         bench_speed(args.count, args.concurrency, args.rounds)
     if "rate" in chosen:
-        bench_rate(args.rate_count, args.concurrency, args.rate, args.burst)
+        for rate in args.rates.split(","):
+            bench_rate(args.rate_count, args.concurrency, float(rate), args.burst)
     if "memory" in chosen:
         bench_memory(args.memory_count, args.concurrency)
 

@@ -157,7 +157,7 @@ def run(args: argparse.Namespace, client: AuthenticatedClient) -> int:
                 loop.add_signal_handler(number, on_signal, number)
         async with engine:
             if sys.stderr.isatty():
-                total = count_lines(inputs)
+                total = await asyncio.to_thread(count_lines, inputs)  # the batch starts meanwhile
                 progress = _progress_or_none(total, engine.stats.previously_done)
             if progress is None:
                 await _consume(engine, None)

@@ -20,6 +20,8 @@ one process is as fast and simpler.
 - If Ray is not initialized, a local cluster is started with `ray.init(**init_options)`, with
   no dashboard and usage statistics off unless the options say otherwise. To use an existing
   cluster, call `ray.init(address=...)` first.
+- Each worker is an actor that reserves one CPU, as Ray's actors do: a cluster needs as many
+  CPUs as `workers`, or the ones beyond wait for a free CPU.
 - The token travels to the workers as an argument of their constructor.
 - Stopping: Ctrl-C (in the main thread) stops every worker as `AsyncBatch.stop` does; the
   records of creates already sent still arrive and are written. A worker that dies ends the run

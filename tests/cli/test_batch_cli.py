@@ -164,24 +164,16 @@ def test_a_terminal_gets_a_progress_bar_and_a_pipe_does_not(mock_server: MockSer
     assert "40/40" in text and "0 failed" in text and "in flight" in text and "/s" in text, text
 
 
+def batch_in_process(server: MockServer, *args: str | Path) -> int:
+    return main(["--token", server.token, "--base-url", server.base_url, "batch", *map(str, args)])
+
+
 def test_failed_inputs_exit_1_with_their_lines_saying_why(
     mock_server: MockServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inputs = write_inputs(tmp_path / "inputs.jsonl", [{"a": 1}, {"a": 2}])
     output = tmp_path / "results.jsonl"
-    code = main(
-        [
-            "--token",
-            mock_server.token,
-            "--base-url",
-            mock_server.base_url,
-            "batch",
-            FAIL,
-            str(inputs),
-            "-o",
-            str(output),
-        ]
-    )
+    code = batch_in_process(mock_server, FAIL, inputs, "-o", output)
     assert code == 1
     assert [line["status"] for line in lines_of(output)] == ["failed", "failed"]
     assert "2 done in this run (2 failed)" in capsys.readouterr().err
@@ -193,19 +185,7 @@ def test_a_bad_input_line_is_an_error_line_and_the_rest_run(
     inputs = tmp_path / "inputs.jsonl"
     inputs.write_text('{"n": 0}\nnot json\n{"n": 2}\n')
     output = tmp_path / "results.jsonl"
-    code = main(
-        [
-            "--token",
-            mock_server.token,
-            "--base-url",
-            mock_server.base_url,
-            "batch",
-            ECHO,
-            str(inputs),
-            "-o",
-            str(output),
-        ]
-    )
+    code = batch_in_process(mock_server, ECHO, inputs, "-o", output)
     assert code == 1
     lines = lines_of(output)
     assert [line["status"] for line in lines] == ["succeeded", "error", "succeeded"]
@@ -215,15 +195,14 @@ def test_a_bad_input_line_is_an_error_line_and_the_rest_run(
 def test_files_that_cannot_be_used_are_one_line_errors(
     mock_server: MockServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = ["--token", mock_server.token, "--base-url", mock_server.base_url, "batch", ECHO]
-    assert main([*base, str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "r.jsonl")]) == 1
+    assert batch_in_process(mock_server, ECHO, tmp_path / "missing.jsonl", "-o", tmp_path / "r.jsonl") == 1
     assert "no such input file" in capsys.readouterr().err
     inputs = write_inputs(tmp_path / "inputs.jsonl", [{"n": 1}])
     not_results = tmp_path / "notes.txt"
     not_results.write_text("my notes\n")
-    assert main([*base, str(inputs), "-o", str(not_results)]) == 2
+    assert batch_in_process(mock_server, ECHO, inputs, "-o", not_results) == 2
     err = capsys.readouterr().err
     assert "notes.txt line 1 is not JSON" in err and err.count("\n") == 1
     assert not_results.read_text() == "my notes\n" and mock_server.requests == []
     with pytest.raises(SystemExit):
-        main([*base, str(inputs), "-o", str(tmp_path / "r.jsonl"), "--concurrency", "0"])
+        batch_in_process(mock_server, ECHO, inputs, "-o", tmp_path / "r.jsonl", "--concurrency", "0")

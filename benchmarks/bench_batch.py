@@ -211,9 +211,7 @@ def bench_rate(count: int, concurrency: int, rate: float, burst: int) -> None:
                 done = asyncio.run(ours(base_url, inputs, concurrency))
             seconds = time.perf_counter() - started
             created = server_creates(process)
-        print(
-            f"{name:<10}{created / count:>15.2f}{(created - done) / created:>11.0%}{count - done:>6}{seconds:>9.1f}"
-        )
+        print(f"{name:<10}{created / count:>15.2f}{(created - done) / created:>11.0%}{count - done:>6}{seconds:>9.1f}")
 
 
 # --- 3. memory ------------------------------------------------------------------------------------

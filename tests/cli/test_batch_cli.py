@@ -100,6 +100,11 @@ def test_interrupted_by_sigint_then_run_again_creates_each_input_once(slow_serve
     arguments = command(slow_server, LLAMA, inputs, "--output", output, "--concurrency", "200")
 
     first = subprocess.Popen(arguments, stderr=subprocess.PIPE, text=True, env=environment())
+    # Counted from the first create: starting Python on a busy machine is not what is tested.
+    deadline = time.monotonic() + 60
+    while not any(request.method == "POST" for request in slow_server.requests):
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
     time.sleep(2.0)
     first.send_signal(signal.SIGINT)
     _, stderr = first.communicate(timeout=120)

@@ -259,6 +259,8 @@ def bench_memory(count: int, concurrency: int) -> None:
     print(f"succeeded {report['done']:,} of {count:,} in {seconds:.0f} s; results file: {lines:,} lines")
     print(f"RSS after 1,000 results {warm:.1f} MB, highest {peak:.1f} MB, at the end {samples[-1][1]:.1f} MB")
     print(f"growth: {peak - warm:.1f} MB")
+    tenths = [samples[min(len(samples) - 1, len(samples) * tenth // 10)] for tenth in range(1, 11)]
+    print("RSS by tenths of the run (MB): " + ", ".join(f"{rss:.1f}" for _, rss in tenths))
 
 
 def main() -> None:

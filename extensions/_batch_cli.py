@@ -16,18 +16,18 @@ succeeded, 1 when some failed (their lines say why).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
-    from generated_client import AuthenticatedClient
+    from rich.console import Console
 
     from .batching import AsyncBatch, BatchStats
+    from .cli import Display
+    from .connection import InferenceClient
 
 EXIT_SOME_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -35,14 +35,11 @@ EXIT_TERMINATED = 143
 _REFRESH_SECONDS = 0.25
 
 
-def add_parser(commands: Any) -> None:
-    """Register the `batch` subcommand on the CLI's subparsers."""
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "batch",
-        help="run a model over every line of a JSON Lines file; run again to resume",
-        description=__doc__.split("\n\n", 2)[2],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_parser(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Register the `batch` command with the CLI's `add(name, command, help)`."""
+    parser = add("batch", run, "run a model over every line of a JSON Lines file; run again to resume")
+    parser.description = __doc__.split("\n\n", 2)[2]
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("model", help="owner/name:version (or the version)")
     parser.add_argument("inputs", type=Path, help="a JSON Lines file: one input object per line")
     parser.add_argument("--output", "-o", type=Path, required=True, help="the results file (JSON Lines), resumed")
@@ -62,8 +59,7 @@ def _positive(text: str) -> int:
 class _Progress:
     """A rich progress bar on stderr: done, failed, in flight, rate and time left."""
 
-    def __init__(self, total: int, already_done: int) -> None:
-        from rich.console import Console
+    def __init__(self, console: Console, total: int, already_done: int) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._bar = Progress(
@@ -73,7 +69,7 @@ class _Progress:
             TextColumn("[red]{task.fields[failed]} failed[/] · {task.fields[in_flight]} in flight"),
             TextColumn("· {task.fields[rate]}/s"),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
+            console=console,
             redirect_stdout=False,
             redirect_stderr=False,
             refresh_per_second=4,
@@ -104,6 +100,8 @@ class _Progress:
 
 
 async def _consume(engine: AsyncBatch, progress: _Progress | None) -> None:
+    import asyncio
+
     async def tick() -> None:
         while progress is not None:
             progress.update(engine.stats)
@@ -119,8 +117,12 @@ async def _consume(engine: AsyncBatch, progress: _Progress | None) -> None:
             progress.update(engine.stats)
 
 
-def run(args: argparse.Namespace, client: AuthenticatedClient) -> int:
+def run(args: argparse.Namespace, client: InferenceClient, display: Display) -> int:
     """Run (or resume) the batch; the exit code."""
+    import asyncio
+    import contextlib
+    import signal
+
     from .batching import async_batch, count_lines
 
     inputs: Path = args.inputs
@@ -156,9 +158,9 @@ def run(args: argparse.Namespace, client: AuthenticatedClient) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(number, on_signal, number)
         async with engine:
-            if sys.stderr.isatty():
+            if display.console is not None:  # a terminal, rich installed, no --quiet
                 total = await asyncio.to_thread(count_lines, inputs)  # the batch starts meanwhile
-                progress = _progress_or_none(total, engine.stats.previously_done)
+                progress = _Progress(display.console, total, engine.stats.previously_done)
             if progress is None:
                 await _consume(engine, None)
             else:
@@ -178,10 +180,3 @@ def run(args: argparse.Namespace, client: AuthenticatedClient) -> int:
         return EXIT_TERMINATED if received and received[0] == signal.SIGTERM else EXIT_INTERRUPTED
     print(f"inference-api: {summary}; results in {args.output}", file=sys.stderr)
     return EXIT_SOME_FAILED if failed else 0
-
-
-def _progress_or_none(total: int, already_done: int) -> _Progress | None:
-    try:
-        return _Progress(total, already_done)
-    except ImportError:  # rich is in the `cli` extra
-        return None

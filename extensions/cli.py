@@ -7,6 +7,7 @@
     inference-api cancel ID
     inference-api wait ID [--timeout S]
     inference-api download URL PATH
+    inference-api batch MODEL INPUTS.jsonl --output RESULTS.jsonl [--concurrency N]
 
 The token and base URL come from --token / --base-url or INFERENCE_API_TOKEN /
 INFERENCE_API_BASE_URL. `-i key=value` values are JSON when they parse as JSON (numbers, true,
@@ -19,11 +20,13 @@ one line to stderr.
 
 exit codes:
   0    success
-  1    API error, failed prediction, or a local file that cannot be read or written
+  1    API error, failed prediction (batch: an input that did not succeed), or a local file
+       that cannot be read or written
   2    bad usage: arguments, inputs, ids, no token
   3    the prediction was canceled
   4    timed out: --timeout passed, or the API did not answer in time
-  130  interrupted (Ctrl-C); create --wait cancels the prediction first
+  130  interrupted (Ctrl-C); create --wait cancels the prediction first; batch records what it
+       created, and the same command resumes (143 when stopped by SIGTERM)
 """
 
 # Imports of the SDK, httpx and rich happen inside the commands: `inference-api --help` starts
@@ -188,7 +191,7 @@ class Display:
 
 # --- the commands: one parser and one function each; a new command adds both ---------------------------
 
-Command = Callable[[argparse.Namespace, "InferenceClient", Display], None]
+Command = Callable[[argparse.Namespace, "InferenceClient", Display], "int | None"]  # None: EXIT_OK
 
 
 def run_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
@@ -329,6 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
     download = add("download", download_command, "save a file output (such as a video URL)")
     download.add_argument("url")
     download.add_argument("path", type=Path)
+
+    from . import _batch_cli  # argparse only: the batch engine is imported when the command runs
+
+    _batch_cli.add_parser(add)
     return parser
 
 
@@ -357,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # A server may echo the token back in what gets printed: a prediction's output or logs.
         with client, redacted_output((client.token,)):
-            command(args, client, Display(enabled=not args.quiet))
+            code = command(args, client, Display(enabled=not args.quiet))
     except PredictionCanceledError as error:
         return _fail(f"{type(error).__name__}: {error}", EXIT_CANCELED)
     except (WaitTimeoutError, APITimeoutError) as error:
@@ -370,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), EXIT_API_ERROR)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_INTERRUPTED)
-    return EXIT_OK
+    return EXIT_OK if code is None else code
 
 
 if __name__ == "__main__":

@@ -62,4 +62,4 @@ def test_the_readme_cli_examples_are_one_valid_command_per_line() -> None:
         words = shlex.split(line)
         assert words[0] == "inference-api"
         commands.add(build_parser().parse_args(words[1:]).command)  # exits (fails the test) on bad usage
-    assert commands == {"run", "stream", "create", "get", "cancel", "wait", "download"}
+    assert commands == {"run", "stream", "create", "get", "cancel", "wait", "download", "batch"}

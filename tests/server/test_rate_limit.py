@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import time
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
+from mock_server import faults
 from mock_server.faults import FaultBook, RateLimit
 from mock_server.spec import load_spec
 from mock_server.testing import MockServer
@@ -29,7 +30,7 @@ def test_requests_beyond_the_burst_get_429_with_the_wait_until_the_next_one(
 
 def test_the_bucket_refills_at_its_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [100.0]
-    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(faults, "time", SimpleNamespace(monotonic=lambda: now[0]))  # this module's clock only
     book = FaultBook(load_spec().route_templates())
     book.limit(RateLimit(route=CREATE, per_second=4.0, burst=2))
     assert [book.take("POST", "/v1/predictions") for _ in range(2)] == [None, None]

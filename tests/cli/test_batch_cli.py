@@ -127,6 +127,34 @@ def test_interrupted_by_sigint_then_run_again_creates_each_input_once(slow_serve
     assert recorded <= {line["id"] for line in lines}, "running predictions were re-attached by id"
 
 
+def test_after_kill_9_only_the_creates_in_flight_can_be_repeated(slow_server: MockServer, tmp_path: Path) -> None:
+    slow_server.clear_requests()
+    slow_server.clear_faults()
+    slow_server.fault(CREATE, delay=0.1, times=5000)
+    slow = {"prompt": "A short story", "max_new_tokens": 20, "min_new_tokens": 20}
+    inputs = write_inputs(tmp_path / "inputs.jsonl", [slow | {"prompt": f"tale {n}"} for n in range(600)])
+    output = tmp_path / "results.jsonl"
+    arguments = command(slow_server, LLAMA, inputs, "--output", output, "--concurrency", "100")
+    first = subprocess.Popen(arguments, stderr=subprocess.DEVNULL, env=environment())
+    deadline = time.monotonic() + 60
+    while not any(request.method == "POST" for request in slow_server.requests):
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(1.5)
+    first.kill()  # SIGKILL: no chance to record anything more
+    first.wait(30)
+    recorded = {line["id"] for line in lines_of(output)}
+    lost = creates(slow_server) - len(recorded)
+    assert 0 <= lost <= 100, "at most the creates in flight (the concurrency) went unrecorded"
+
+    second = subprocess.run(arguments, capture_output=True, text=True, timeout=300, env=environment())
+    assert second.returncode == 0, second.stderr
+    lines = lines_of(output)
+    assert [line["index"] for line in lines] == list(range(600))
+    assert {line["status"] for line in lines} == {"succeeded"}
+    assert creates(slow_server) == 600 + lost, "only those inputs were created a second time"
+
+
 def test_a_terminal_gets_a_progress_bar_and_a_pipe_does_not(mock_server: MockServer, tmp_path: Path) -> None:
     inputs = write_inputs(tmp_path / "inputs.jsonl", [{"n": n} for n in range(40)])
     piped = subprocess.run(

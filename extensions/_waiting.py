@@ -23,8 +23,8 @@ from .errors import APIResponseError, PredictionCanceledError, PredictionError, 
 __all__ = [
     "FINAL_STATUSES",
     "PollSchedule",
+    "PredictionSoFar",
     "WaitClock",
-    "evolve_from_events",
     "final_result",
     "has_changed",
     "is_final",
@@ -186,17 +186,53 @@ def timeout_error(
     return WaitTimeoutError(message, prediction=prediction)
 
 
-def evolve_from_events(prediction: Prediction, *, pieces: list[str], log_lines: list[str]) -> Prediction:
-    """The prediction as the events of its stream describe it so far (for `on_update`).
+class PredictionSoFar:
+    """The prediction as the events of its stream describe it so far.
+
+        so_far = PredictionSoFar(prediction)
+        if so_far.take(event.event, event.data):     # an `output` or `logs` event
+            on_update(so_far.prediction())
 
     The stream is read from its start, so its output pieces and log lines are the whole of them;
-    `logs` takes the server's form, each line ended by a line break.
+    `logs` takes the server's form, each line ended by a line break. Linear in the events: the
+    predictions it makes share one output list, which grows as pieces arrive (copy it to keep a
+    snapshot). A copy per update made a wait quadratic: 1.4 s of CPU for a 32k-piece stream,
+    against 65 ms to stream it. The logs string is rebuilt at each `logs` event only.
     """
-    changes: dict[str, Any] = {"output": list(pieces)}
-    if log_lines:
-        changes["logs"] = "".join(f"{line}\n" for line in log_lines)
-    if prediction.status == PredictionStatus.STARTING and (pieces or log_lines):
-        changes["status"] = PredictionStatus.PROCESSING
-    evolved = attrs.evolve(prediction, **changes)
-    evolved.additional_properties = dict(prediction.additional_properties)
-    return evolved
+
+    __slots__ = ("_fields", "_logs", "_prediction", "_processing", "changed", "output")
+
+    def __init__(self, prediction: Prediction) -> None:
+        self._prediction = prediction
+        # The constructor's arguments, taken once: `attrs.evolve` looks them up at every call.
+        fields = attrs.fields(Prediction)
+        self._fields: dict[str, Any] = {
+            field.alias or field.name: getattr(prediction, field.name) for field in fields if field.init
+        }
+        self.output: list[str] = []
+        self._logs: str | None = None
+        self._processing = prediction.status == PredictionStatus.STARTING
+        self.changed = False  # whether any event changed the prediction
+
+    def take(self, kind: str, data: str) -> bool:
+        """Take one event; whether it changed the prediction (an `output` or `logs` event)."""
+        if kind == "output":
+            self.output.append(data)
+        elif kind == "logs":
+            self._logs = f"{self._logs or ''}{data}\n"
+        else:
+            return False
+        self.changed = True
+        return True
+
+    def prediction(self) -> Prediction:
+        """A new `Prediction` as it stands; its output list is the one that goes on growing."""
+        fields = self._fields
+        fields["output"] = self.output
+        if self._logs is not None:
+            fields["logs"] = self._logs
+        if self._processing and self.changed:
+            fields["status"] = PredictionStatus.PROCESSING
+        updated = Prediction(**fields)
+        updated.additional_properties = dict(self._prediction.additional_properties)
+        return updated

@@ -237,8 +237,10 @@ def _check_event_stream(response: httpx.Response) -> None:
         )
 
 
-def _new_state(client: AuthenticatedClient, prediction: Prediction | None = None) -> StreamState:
-    return StreamState(prediction=prediction, secrets=secrets_of(client), limits=limits_of(client))
+def _new_state(
+    client: AuthenticatedClient, prediction: Prediction | None = None, *, keep_text: bool = True
+) -> StreamState:
+    return StreamState(prediction=prediction, secrets=secrets_of(client), limits=limits_of(client), keep_text=keep_text)
 
 
 def _new_clock(client: AuthenticatedClient, timeout: float | None, idle_timeout: float | None) -> StreamClock:

@@ -19,8 +19,11 @@
   (`poll_interval` takes a `PollSchedule`, or a number for a fixed interval); it never sleeps
   past the deadline.
 - `on_update(prediction)` is called with the first state seen and on every change of status,
-  logs or output. While following a stream it receives the prediction updated from the events
-  (output pieces and logs so far), whose final state then comes from the `get`.
+  logs or output. While following a stream it is called at each `output` and `logs` event with
+  the prediction updated from the events (output pieces and logs so far), whose final state then
+  comes from the `get`. These updates share one output list, which grows as pieces arrive: copy
+  it (`list(prediction.output)`) to keep a snapshot. A copy per piece would make a long stream's
+  wait quadratic; as it is, following a stream costs a constant per piece.
 - With `cancel_on_interrupt=True`, Ctrl-C (KeyboardInterrupt) and, in async code, cancellation of
   the waiting task cancel the remote prediction before the interruption goes on. Off by default:
   stopping to wait does not by itself mean the work should stop.
@@ -44,7 +47,7 @@ from generated_client.models.prediction import Prediction
 
 from ._security import check_prediction_id, scrub
 from ._streaming import ResumePolicy, StreamClock
-from ._waiting import PollSchedule, WaitClock, evolve_from_events, final_result, has_changed, is_final, timeout_error
+from ._waiting import PollSchedule, PredictionSoFar, WaitClock, final_result, has_changed, is_final, timeout_error
 from .calls import async_cancel_before, async_get_before, cancel_before, get_before
 from .errors import APIError
 from .streaming import _async_follow_events, _follow_events, _new_state
@@ -100,6 +103,10 @@ class _Progress:
             return True
         return False
 
+    def streamed(self, prediction: Prediction) -> None:
+        """Record a state made from a stream's event: each one is news (no comparison needed)."""
+        self.last = self.reported = prediction
+
 
 # --- sync -----------------------------------------------------------------------------------------
 
@@ -136,7 +143,7 @@ def wait(
     try:
         current = see(progress.last) if progress.last is not None else poll()
         if not is_final(current, progress.secrets) and follow_stream and _has_stream(current):
-            _follow_stream(client, current, progress, see)
+            _follow_stream(client, current, progress, on_update)
             current = poll()
         observations = 1
         while not is_final(current, progress.secrets):
@@ -157,22 +164,32 @@ def wait(
 
 
 def _follow_stream(
-    client: AuthenticatedClient, prediction: Prediction, progress: _Progress, see: Callable[[Prediction], object]
+    client: AuthenticatedClient, prediction: Prediction, progress: _Progress, on_update: UpdateCallback | None
 ) -> None:
     """Read the prediction's stream until `done`, the deadline, or a failure (then polling takes over)."""
-    state = _new_state(client, prediction)
-    # A wait needs no text: do not insist on resuming; polling is the fallback.
+    # The stream's text is not kept (the pieces are, as the prediction's output), and resuming is
+    # not insisted on: polling is the fallback.
+    state = _new_state(client, prediction, keep_text=False)
     events = _follow_events(client, prediction, state, ResumePolicy(max_attempts=2), None, _stream_clock(progress))
+    so_far = PredictionSoFar(prediction)
     try:
-        for event in events:
-            if event.event in ("output", "logs"):
-                see(evolve_from_events(prediction, pieces=state.pieces, log_lines=state.log_lines))
+        if on_update is None:
+            for event in events:
+                so_far.take(event.event, event.data)
+        else:
+            for event in events:
+                if so_far.take(event.event, event.data):
+                    update = so_far.prediction()
+                    progress.streamed(update)
+                    on_update(update)
     except APIError as exc:
         # Includes the stream's own `error` / canceled `done` and its deadline (the wait's): the
         # get that follows tells the rest, or times the wait out.
         logger.debug("stream of prediction %s ended: %s; fetching its state", progress.prediction_id, exc)
     finally:
         events.close()
+        if on_update is None and so_far.changed:  # the last state seen, should the wait time out
+            progress.last = so_far.prediction()
 
 
 def _timed_out(client: AuthenticatedClient, progress: _Progress, cancel_it: bool) -> APIError:
@@ -217,11 +234,15 @@ async def async_wait(
     progress = _Progress(client, prediction_or_id, timeout)
     schedule = _schedule(poll_interval)
 
+    async def tell(prediction: Prediction) -> None:
+        assert on_update is not None
+        result = on_update(prediction)
+        if inspect.isawaitable(result):
+            await result
+
     async def see(prediction: Prediction) -> Prediction:
         if progress.to_report(prediction) and on_update is not None:
-            result = on_update(prediction)
-            if inspect.isawaitable(result):
-                await result
+            await tell(prediction)
         return prediction
 
     async def poll() -> Prediction:
@@ -236,7 +257,7 @@ async def async_wait(
     try:
         current = await see(progress.last) if progress.last is not None else await poll()
         if not is_final(current, progress.secrets) and follow_stream and _has_stream(current):
-            await _async_follow_stream(client, current, progress, see)
+            await _async_follow_stream(client, current, progress, tell if on_update is not None else None)
             current = await poll()
         observations = 1
         while not is_final(current, progress.secrets):
@@ -260,20 +281,29 @@ async def _async_follow_stream(
     client: AuthenticatedClient,
     prediction: Prediction,
     progress: _Progress,
-    see: Callable[[Prediction], Awaitable[object]],
+    tell: Callable[[Prediction], Awaitable[None]] | None,
 ) -> None:
-    state = _new_state(client, prediction)
+    state = _new_state(client, prediction, keep_text=False)
     events = _async_follow_events(
         client, prediction, state, ResumePolicy(max_attempts=2), None, _stream_clock(progress)
     )
+    so_far = PredictionSoFar(prediction)
     try:
-        async for event in events:
-            if event.event in ("output", "logs"):
-                await see(evolve_from_events(prediction, pieces=state.pieces, log_lines=state.log_lines))
+        if tell is None:
+            async for event in events:
+                so_far.take(event.event, event.data)
+        else:
+            async for event in events:
+                if so_far.take(event.event, event.data):
+                    update = so_far.prediction()
+                    progress.streamed(update)
+                    await tell(update)
     except APIError as exc:
         logger.debug("stream of prediction %s ended: %s; fetching its state", progress.prediction_id, exc)
     finally:
         await events.aclose()
+        if tell is None and so_far.changed:
+            progress.last = so_far.prediction()
 
 
 async def _async_timed_out(client: AuthenticatedClient, progress: _Progress, cancel_it: bool) -> APIError:

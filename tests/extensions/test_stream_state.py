@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extensions._streaming import ResumePolicy, StreamState
+from extensions._streaming import ResumePolicy, StreamState, TextSoFar
 from extensions.errors import PredictionCanceledError, StreamError
 
 
@@ -32,6 +32,27 @@ def test_output_pieces_become_text_and_logs_are_kept_apart() -> None:
     assert state.log_lines == ["step 1\nstep 2"]
     assert state.last_event_id == "3"
     assert not state.done
+
+
+def test_the_text_is_the_pieces_joined_across_blocks_and_reads() -> None:
+    text = TextSoFar()
+    pieces = [f"{index}é " for index in range(3000)]  # several blocks, and a part not yet joined
+    for index, piece in enumerate(pieces):
+        text.append(piece)
+        if index in (0, 1023, 1024, 2500):  # reading in between changes nothing that follows
+            assert str(text) == "".join(pieces[: index + 1])
+    assert str(text) == str(text) == "".join(pieces)
+    assert text.length == len("".join(pieces))
+    assert str(TextSoFar()) == ""
+
+
+def test_a_state_that_keeps_no_text_still_counts_it() -> None:
+    state = StreamState(keep_text=False)
+    state.start_connection()
+    assert apply_all(state, block("output", "Hello", 1) + block("output", " wörld", 2)) == ["Hello", " wörld"]
+    assert (state.text, state.text_length) == ("", 11)
+    with pytest.raises(StreamError, match="11 characters of text received"):
+        raise state.ended_early("cut")
 
 
 def test_text_with_unicode_line_separators_is_not_cut() -> None:

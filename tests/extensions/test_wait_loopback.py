@@ -145,13 +145,20 @@ def test_an_id_that_would_leave_its_path_is_refused_before_any_request(
 def test_a_streaming_prediction_is_followed_instead_of_polled(fast: MockServer, mode: str) -> None:
     prediction = create(client_for(fast), LLAMA, {**SHORT, "max_new_tokens": 300}, stream=True)
     updates: list[Prediction] = []
-    final = waiting(mode, fast, prediction, on_update=updates.append)
+    seen: list[list[str]] = []  # the output as each update showed it (the stream's updates share one list)
+
+    def note(update: Prediction) -> None:
+        updates.append(update)
+        seen.append(list(update.output) if isinstance(update.output, list) else [])
+
+    final = waiting(mode, fast, prediction, on_update=note)
     assert final.status == PredictionStatus.SUCCEEDED
     assert streams_of(fast, prediction) == 1
     assert gets_of(fast, prediction) <= 2  # the final state, and at most one more
-    outputs = [update.output for update in updates if isinstance(update.output, list)]
-    assert len(outputs) > 10  # on_update heard of the output as it grew
-    assert outputs[-1] == final.output
+    assert len({len(output) for output in seen}) > 10  # on_update heard of the output as it grew
+    assert all(len(earlier) <= len(later) for earlier, later in itertools.pairwise(seen))
+    assert seen[-1] == final.output
+    assert updates[-1] is not updates[-2] and updates[-1].output is not updates[-2].output  # the get's own
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from extensions._waiting import (
     PollSchedule,
+    PredictionSoFar,
     WaitClock,
-    evolve_from_events,
     final_result,
     has_changed,
     is_final,
@@ -170,17 +170,46 @@ def test_the_timeout_error_carries_the_last_prediction() -> None:
 
 
 def test_events_update_a_copy_of_the_prediction() -> None:
-    original = prediction(status="starting")
-    updated = evolve_from_events(original, pieces=["a", "b"], log_lines=["l1", "l2"])
+    original = prediction(status="starting", output=None, logs=None, extra="kept")
+    so_far = PredictionSoFar(original)
+    logs_seen = []
+    for kind, data in [("output", "a"), ("logs", "l1"), ("output", "b"), ("logs", "l2")]:
+        assert so_far.take(kind, data)
+        logs_seen.append(so_far.prediction().logs)
+    updated = so_far.prediction()
     assert updated.output == ["a", "b"]
     assert updated.logs == "l1\nl2\n"
+    assert logs_seen == [None, "l1\n", "l1\n", "l1\nl2\n"]
     assert updated.status == PredictionStatus.PROCESSING
-    assert original.status == PredictionStatus.STARTING
     assert updated.id == original.id
+    assert updated.additional_properties == {"extra": "kept"}
+    assert (original.status, original.output, original.logs) == (PredictionStatus.STARTING, None, None)
+
+
+def test_updates_share_one_growing_output_list() -> None:
+    # A copy per update would make following a long stream quadratic: each update is O(1).
+    so_far = PredictionSoFar(prediction(status="processing"))
+    so_far.take("output", "a")
+    first = so_far.prediction()
+    so_far.take("output", "b")
+    second = so_far.prediction()
+    assert first is not second
+    assert first.output is second.output == ["a", "b"]
+    assert second.status == PredictionStatus.PROCESSING
+
+
+def test_other_events_change_nothing() -> None:
+    so_far = PredictionSoFar(prediction(status="starting"))
+    assert not so_far.take("done", "{}")
+    assert not so_far.take("heartbeat", "")
+    assert not so_far.changed
+    assert so_far.prediction().status == PredictionStatus.STARTING
 
 
 def test_logs_alone_mean_the_prediction_is_running() -> None:
-    updated = evolve_from_events(prediction(status="starting"), pieces=[], log_lines=["Booting"])
+    so_far = PredictionSoFar(prediction(status="starting"))
+    assert so_far.take("logs", "Booting")
+    updated = so_far.prediction()
     assert updated.status == PredictionStatus.PROCESSING
     assert updated.output == []
     assert updated.logs == "Booting\n"

@@ -1,0 +1,150 @@
+"""What the benchmarks share: interleaved rounds, medians and spreads, and results `scripts/bench` can read.
+
+    from _harness import Bench, interleave
+
+    bench = Bench(__doc__)                      # parses --quick; BENCH_QUICK=1 does the same
+    samples = interleave({"ours": run_ours, "peer": run_peer}, rounds=7)   # seconds per round
+    bench.table("title", ["contender", "median", "spread"], rows)
+    bench.aim("what", ours="1.2 ms", peer="1.0 ms", ratio=1.2, goal=1.5, peer_name="raw httpx")
+    bench.finish()
+
+A benchmark prints its tables as it goes; when `BENCH_RESULTS` names a file (scripts/bench sets
+it), `finish()` also writes them there as JSON, with the aims, for BENCHMARKS.md. A benchmark
+that does not use this module still runs under scripts/bench: its output is quoted as it is.
+
+Never a test: the machine is shared and noisy. Rounds are interleaved (every contender once per
+round, in a rotating order) so that noise falls on all of them alike, and figures are medians
+with their spread (lowest-highest round).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Bench", "fmt_ratio", "interleave", "median", "ratios", "spread"]
+
+
+def median(samples: Sequence[float]) -> float:
+    return statistics.median(samples)
+
+
+def spread(samples: Sequence[float], scale: float = 1.0, digits: int = 0) -> str:
+    """`lowest-highest` of the samples, times `scale`."""
+    return f"{min(samples) * scale:.{digits}f}-{max(samples) * scale:.{digits}f}"
+
+
+def ratios(ours: Sequence[float], peer: Sequence[float]) -> list[float]:
+    """Round by round: interleaved rounds share their noise, so their ratios are steadier than medians'."""
+    return [a / b for a, b in zip(ours, peer, strict=True) if b > 0]
+
+
+def fmt_ratio(values: Sequence[float]) -> str:
+    """`1.23x (1.10-1.40)`: the median ratio and its spread over rounds."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}x"
+    return f"{median(values):.2f}x ({min(values):.2f}-{max(values):.2f})"
+
+
+def interleave(contenders: Mapping[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Run every contender once per round, the order rotating each round; their results by name."""
+    names = list(contenders)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for round_number in range(rounds):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(contenders[name]())
+    return samples
+
+
+class Bench:
+    """One benchmark script's options and results."""
+
+    def __init__(self, doc: str | None, parser: argparse.ArgumentParser | None = None) -> None:
+        self.parser = parser or argparse.ArgumentParser(
+            description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        self.parser.add_argument(
+            "--quick", action="store_true", help="a smoke run: fewer rounds and sizes (also BENCH_QUICK=1)"
+        )
+        self.name = Path(sys.argv[0]).stem
+        self.tables: list[dict[str, Any]] = []
+        self.aims: list[dict[str, Any]] = []
+        self.notes: list[str] = []
+        self.args: argparse.Namespace = argparse.Namespace()
+
+    def parse(self) -> argparse.Namespace:
+        self.args = self.parser.parse_args()
+        if os.environ.get("BENCH_QUICK") == "1":
+            self.args.quick = True
+        return self.args
+
+    @property
+    def quick(self) -> bool:
+        return bool(getattr(self.args, "quick", False))
+
+    def note(self, text: str) -> None:
+        """A line printed now and kept under the benchmark's tables."""
+        print(text, flush=True)
+        self.notes.append(text)
+
+    def table(self, title: str, header: Sequence[str], rows: Sequence[Sequence[Any]], note: str = "") -> None:
+        """Print a table (first column left-aligned) and keep it for BENCHMARKS.md."""
+        cells = [[str(cell) for cell in row] for row in rows]
+        widths = [max(len(str(h)), *(len(row[i]) for row in cells)) for i, h in enumerate(header)]
+
+        def line(values: Sequence[str]) -> str:
+            pairs = enumerate(zip(values, widths, strict=True))
+            return "  " + "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in pairs)
+
+        print(f"\n{title}")
+        for row in [list(header), *cells]:
+            print(line(row))
+        if note:
+            print(f"  {note}")
+        sys.stdout.flush()
+        self.tables.append({"title": title, "header": list(header), "rows": cells, "note": note})
+
+    def aim(
+        self,
+        what: str,
+        *,
+        ours: str,
+        peer: str,
+        peer_name: str,
+        ratio: float,
+        goal: float,
+        spread: str = "",
+        lower_is_better: bool = True,
+    ) -> None:
+        """One of the issue's aims: ours against a named peer, the ratio and the goal it is held to."""
+        met = ratio <= goal if lower_is_better else ratio >= goal
+        entry = {
+            "what": what,
+            "ours": ours,
+            "peer": f"{peer_name}: {peer}",
+            "ratio": f"{ratio:.2f}x" + (f" ({spread})" if spread else ""),
+            "goal": f"≤ {goal:g}x" if lower_is_better else f"≥ {goal:g}x",
+            "met": met,
+        }
+        self.aims.append(entry)
+        print(f"  aim: {what}: {entry['ratio']} (goal {entry['goal']}): {'met' if met else 'NOT met'}", flush=True)
+
+    def finish(self) -> None:
+        target = os.environ.get("BENCH_RESULTS")
+        if not target:
+            return
+        result = {
+            "script": self.name,
+            "quick": self.quick,
+            "tables": self.tables,
+            "aims": self.aims,
+            "notes": self.notes,
+        }
+        Path(target).write_text(json.dumps(result, ensure_ascii=False, indent=1))

@@ -1,56 +1,124 @@
-"""The aiohttp transport (the `fast` extra), with every aiohttp error turned into an httpx one.
+"""The aiohttp transport (the `fast` extra): httpx-aiohttp's configuration, a leaner request path.
 
-httpx-aiohttp maps the aiohttp errors it knows and lets the others through as they are: a response
-that is not valid HTTP (a bad status line, header or chunk size) raises `aiohttp.ClientResponseError`,
-where httpx's own transport raises `httpx.RemoteProtocolError`. Callers catch httpx errors only, so
-this transport raises `httpx.RemoteProtocolError` for those too, with the aiohttp error as its cause
-(`_http` reads the cause to tell whether a request can have reached the server).
+httpx-aiohttp builds the aiohttp session (connector, limits, SSL context) and this transport keeps
+that. It replaces the per-request path, measured with benchmarks/bench_calls.py and
+bench_download.py to cost more than aiohttp itself:
+- bodies come in 64 KiB chunks, as aiohttp users read them (httpx-aiohttp: 16 KiB, each passed
+  up through several generators: a 256 MiB download took 2.7x raw aiohttp);
+- headers go to aiohttp as a list of pairs (httpx's `Headers` as a mapping is decoded per key);
+- errors are mapped in `except` clauses, not context managers entered per request and per chunk;
+- the `ClientTimeout` of each set of timeouts is made once.
+
+Every aiohttp error becomes an httpx one, with the aiohttp error as its cause: httpx-aiohttp's own
+mapping (its `AIOHTTP_EXC_MAP`), and `httpx.RemoteProtocolError` for the ones it lets through (a
+bad status line, header or chunk size: `aiohttp.ClientResponseError`, where httpx's own transport
+raises `httpx.RemoteProtocolError`). Callers catch httpx errors only, and `_http` reads the cause
+to tell whether a request can have reached the server.
 
 Imported only when the extra is installed.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import AIOHTTP_EXC_MAP
 
 __all__ = ["MappedAiohttpTransport"]
 
-
-@contextmanager
-def _unmapped_as_protocol_errors(request: httpx.Request) -> Iterator[None]:
-    try:
-        yield
-    except aiohttp.ClientError as exc:
-        message = getattr(exc, "message", "") or str(exc)
-        raise httpx.RemoteProtocolError(" ".join(f"{type(exc).__name__}: {message}".split()), request=request) from exc
+_CHUNK = 64 * 1024
 
 
-class _MappedStream(httpx.AsyncByteStream):
-    def __init__(self, stream: httpx.AsyncByteStream, request: httpx.Request) -> None:
-        self._stream = stream
+def _mapped(exc: aiohttp.ClientError, request: httpx.Request) -> httpx.TransportError:
+    """The httpx error for an aiohttp one: httpx-aiohttp's mapping (the most derived class wins), else
+    `httpx.RemoteProtocolError`."""
+    mapped: type[Exception] | None = None
+    for aiohttp_class, httpx_class in AIOHTTP_EXC_MAP.items():
+        if isinstance(exc, aiohttp_class) and (mapped is None or issubclass(httpx_class, mapped)):
+            mapped = httpx_class
+    if mapped is not None and issubclass(mapped, httpx.TransportError):
+        return mapped(str(exc))
+    message = getattr(exc, "message", "") or str(exc)
+    return httpx.RemoteProtocolError(" ".join(f"{type(exc).__name__}: {message}".split()), request=request)
+
+
+class _Body(httpx.AsyncByteStream):
+    __slots__ = ("_request", "_response")
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _unmapped_as_protocol_errors(self._request):
-            async for chunk in self._stream:
+        try:
+            async for chunk in self._response.content.iter_chunked(_CHUNK):
                 yield chunk
+        except aiohttp.ClientError as exc:
+            raise _mapped(exc, self._request) from exc
 
     async def aclose(self) -> None:
-        with _unmapped_as_protocol_errors(self._request):
-            await self._stream.aclose()
+        try:
+            self._response.release()
+            await self._response.wait_for_close()
+        except aiohttp.ClientError as exc:
+            raise _mapped(exc, self._request) from exc
 
 
 class MappedAiohttpTransport(AiohttpTransport):
-    """`AiohttpTransport` that raises httpx errors only."""
+    """`AiohttpTransport` that raises httpx errors only, with the leaner request path above."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._timeouts: dict[tuple[float | None, float | None, float | None], aiohttp.ClientTimeout] = {}
+
+    def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
+        timeout = request.extensions.get("timeout") or {}
+        key = (timeout.get("connect"), timeout.get("read"), timeout.get("pool"))
+        cached = self._timeouts.get(key)
+        if cached is None:
+            if len(self._timeouts) > 64:  # deadlines cut timeouts to the time left: many distinct ones
+                self._timeouts.clear()
+            cached = self._timeouts[key] = aiohttp.ClientTimeout(sock_connect=key[0], sock_read=key[1], connect=key[2])
+        return cached
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        with _unmapped_as_protocol_errors(request):
-            response = await super().handle_async_request(request)
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _MappedStream(response.stream, request)
-        return response
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        data: Any
+        try:
+            data = request.content or None
+        except httpx.RequestNotRead:
+            data = request.stream
+            request.headers.pop("transfer-encoding", None)  # aiohttp chunks it itself
+        proxy = self.proxy
+        try:
+            response = await self.client.request(
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=data,
+                allow_redirects=False,
+                auto_decompress=False,
+                compress=False,
+                timeout=self._timeout(request),
+                server_hostname=request.extensions.get("sni_hostname"),
+                proxy=str(proxy.url) if proxy else None,
+                proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
+                proxy_headers=proxy.headers if proxy else None,
+            )
+        except aiohttp.ClientError as exc:
+            raise _mapped(exc, request) from exc
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode()
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=_Body(response, request),
+            request=request,
+            extensions=extensions,
+        )

@@ -99,3 +99,29 @@ def test_a_missing_file_is_not_found_and_leaves_nothing(server: MockServer, mode
     with pytest.raises(NotFoundError):
         fetch(mode, f"{server.base_url}/files/nosuchfile.mp4", tmp_path / "v.mp4", client=loopback_client(server))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fast_async", [True, False])
+def test_an_async_download_writes_through_a_thread_once_the_disk_is_slow(
+    server: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_async: bool
+) -> None:
+    # Quick writes go to the file from the event loop; after three slow ones (here: every write is
+    # "slow"), the rest go through a worker thread. Either way the file is whole.
+    from extensions import files
+
+    url = video_url(server, tmp_path)
+    served = httpx.get(url).content
+    monkeypatch.setattr(files, "_SLOW_WRITE", -1.0)
+    in_threads: list[int] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counting_run_sync(function: object, *args: object) -> object:
+        in_threads.append(len(args[0]))  # type: ignore[arg-type]
+        return await run_sync(function, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting_run_sync)
+    client = loopback_client(server, fast_async=fast_async)
+    target = fetch("async", url, tmp_path / "video.mp4", client=client, chunk_size=64)
+    assert target.read_bytes() == served
+    chunks = -(-len(served) // 64)
+    assert len(in_threads) == chunks - 3 and sum(in_threads) == len(served) - 3 * 64

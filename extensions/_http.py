@@ -146,6 +146,37 @@ def checked_url(url: httpx.URL | str, *, secrets: tuple[str, ...] = ()) -> httpx
     return parsed
 
 
+# A path httpx would leave as it is: unreserved and sub-delimiter characters, valid escapes, no
+# query or fragment (what the generated endpoints make of checked ids), and no `.` or `..` segment.
+_PLAIN_PATH = re.compile(r"/(?!/)(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
+_DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$)")
+
+
+def _on_base_url(base_url: httpx.URL, path: str) -> httpx.URL | None:
+    """`path` joined to the base URL as httpx would join it, without parsing either again; None when
+    httpx must do it (a path with a query, characters to encode or dot segments; a base URL with a
+    query).
+
+    httpx parses the relative URL, then the base URL with the new path, in pure Python: ~60% of
+    what building a request costs. tests/extensions/test_http_fast_paths.py checks that both joins agree.
+    """
+    reference = getattr(base_url, "_uri_reference", None)
+    if (
+        reference is None
+        or reference.query is not None
+        or reference.fragment is not None
+        or not _PLAIN_PATH.fullmatch(path)
+        or _DOT_SEGMENT.search(path)
+    ):
+        return None
+    base_path = reference.path or "/"  # httpx gives a base URL a trailing slash
+    if not base_path.endswith("/"):
+        return None
+    joined = httpx.URL.__new__(httpx.URL)
+    joined._uri_reference = reference._replace(path=base_path + path[1:])
+    return joined
+
+
 def build_request(
     client: AuthenticatedClient, http_client: httpx.Client | httpx.AsyncClient, request_kwargs: Mapping[str, Any]
 ) -> httpx.Request:
@@ -153,7 +184,12 @@ def build_request(
 
     A malformed URL (the caller's: endpoints build theirs from checked ids) is a ValueError.
     """
-    checked_url(request_kwargs["url"], secrets=_secrets(client))
+    url = request_kwargs["url"]
+    if isinstance(url, str) and url.startswith("/"):
+        joined = _on_base_url(http_client.base_url, url)
+        if joined is not None:  # on the base URL's origin, by construction
+            return http_client.build_request(**{**request_kwargs, "url": joined})
+    checked_url(url, secrets=_secrets(client))
     request = http_client.build_request(**request_kwargs)
     if not same_origin(request.url, http_client.base_url):
         request.headers.pop(client.auth_header_name, None)
@@ -487,6 +523,40 @@ async def _aread_body(response: httpx.Response, limit: int) -> None:
     response._content = b"".join(chunks)
 
 
+_SET_COOKIE = (b"set-cookie", b"set-cookie2")  # the headers http.cookiejar reads
+
+
+class _Cookies(httpx.Cookies):
+    """httpx's cookie jar, which skips responses that set no cookie.
+
+    httpx hands every response to `http.cookiejar` through urllib stand-ins it builds for the
+    request and the response, parsing the URL once more: ~25% of an async GET on the aiohttp
+    transport, for an API that sets no cookie (benchmarks/bench_calls.py).
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        for name, _ in response.headers.raw:
+            if name.lower() in _SET_COOKIE:
+                super().extract_cookies(response)
+                return
+
+
+_PREPARED = "_inference_api_prepared"
+
+
+def _prepare(http_client: httpx.Client | httpx.AsyncClient) -> None:
+    """Once per httpx client: its cookie jar skips responses without cookies; a sync client's own
+    transports honour `sync_deadline` (`_deadline.bound_sync_reads`). Cheap to call again."""
+    if getattr(http_client, _PREPARED, False):
+        return
+    if isinstance(http_client, httpx.Client):
+        bound_sync_reads(http_client)
+    cookies = getattr(http_client, "_cookies", None)
+    if type(cookies) is httpx.Cookies:  # the client's own jar, shared: cookies set before stay
+        http_client._cookies = _Cookies(cookies.jar)
+    setattr(http_client, _PREPARED, True)
+
+
 def _sleep(client: AuthenticatedClient) -> Callable[[float], object]:
     return cast(Callable[[float], object], getattr(client, "sleep", None) or time.sleep)
 
@@ -516,7 +586,7 @@ def send(
     ValueError, before any request.
     """
     http_client = client.get_httpx_client()
-    bound_sync_reads(http_client)
+    _prepare(http_client)
     attempts = _Attempts(client, idempotent=idempotent, deadline=call_deadline(client, deadline))
     sleep = _sleep(client)
     limit = attempts.limits.max_body_bytes
@@ -575,6 +645,7 @@ async def async_send(
     included) and raises `APITimeoutError`.
     """
     http_client = client.get_async_httpx_client()
+    _prepare(http_client)
     attempts = _Attempts(client, idempotent=idempotent, deadline=call_deadline(client, deadline))
     sleep = _async_sleep(client)
     limit = attempts.limits.max_body_bytes
@@ -723,47 +794,45 @@ def parse_prediction(response: httpx.Response, client: AuthenticatedClient) -> P
     JSON nested deeper than the client's `ResponseLimits.max_json_depth` is not one either, nor
     a prediction whose `status` is not a string.
     """
-    secrets = _secrets(client)
-    common: dict[str, Any] = {
-        "status_code": response.status_code,
-        "request_id": _redacted_request_id(response.headers, secrets),
-        "attempts": attempts_of(response),
-    }
-    where = _describe(response.request)
     try:
         payload = loads(response.content, limits_of(client).max_json_depth)
     except JSONTooDeep as exc:
-        raise APIResponseError(
-            redact(f"{response.status_code} from {where}: {exc} (ResponseLimits.max_json_depth)", secrets),
-            **common,
-        ) from None
+        raise _not_a_prediction(response, client, f": {exc} (ResponseLimits.max_json_depth)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         excerpt = _excerpt(response.content, response.headers.get("content-type", ""))
-        raise APIResponseError(
-            redact(f"{response.status_code} from {where} is not JSON: {excerpt!r}", secrets),
-            detail=redact(excerpt, secrets),
-            **common,
-        ) from _safe_cause(exc, secrets)
-    if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
-        status = payload["data"].get("status", "")
-        if not isinstance(status, str):
-            # The generated model would keep it as is, and a wait would poll it to its deadline.
-            shown = json.dumps(status)
-            shown = shown if len(shown) <= 40 else shown[:39] + "…"
-            raise APIResponseError(
-                redact(
-                    f"{response.status_code} from {where}: the prediction's status is {shown}, not a string", secrets
-                ),
-                detail=redact_value(payload, secrets),
-                **common,
-            )
+        error = _not_a_prediction(response, client, f" is not JSON: {excerpt!r}", excerpt)
+        raise error from _safe_cause(exc, _secrets(client))
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict):
+        problem = TypeError("expected an object with a `data` object")
+        error = _not_a_prediction(response, client, f" is not a prediction envelope: {problem!r}", payload)
+        raise error from _safe_cause(problem, _secrets(client))
+    status = data.get("status", "")
+    if not isinstance(status, str):
+        # The generated model would keep it as is, and a wait would poll it to its deadline.
+        shown = json.dumps(status)
+        shown = shown if len(shown) <= 40 else shown[:39] + "…"
+        raise _not_a_prediction(response, client, f": the prediction's status is {shown}, not a string", payload)
     try:
-        if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
-            raise TypeError("expected an object with a `data` object")
         return PredictionResponse.from_dict(payload).data
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise APIResponseError(
-            redact(f"{response.status_code} from {where} is not a prediction envelope: {exc!r}", secrets),
-            detail=redact_value(payload, secrets),
-            **common,
-        ) from _safe_cause(exc, secrets)
+        error = _not_a_prediction(response, client, f" is not a prediction envelope: {exc!r}", payload)
+        raise error from _safe_cause(exc, _secrets(client))
+
+
+_NO_DETAIL = object()
+
+
+def _not_a_prediction(
+    response: httpx.Response, client: AuthenticatedClient, tail: str, detail: Any = _NO_DETAIL
+) -> APIResponseError:
+    """The error for a 2xx response that holds no prediction, its message "<status> from <request><tail>"
+    (built only then: the request id and the description cost time a good response need not spend)."""
+    secrets = _secrets(client)
+    return APIResponseError(
+        redact(f"{response.status_code} from {_describe(response.request)}{tail}", secrets),
+        status_code=response.status_code,
+        request_id=_redacted_request_id(response.headers, secrets),
+        attempts=attempts_of(response),
+        **({} if detail is _NO_DETAIL else {"detail": redact_value(detail, secrets)}),
+    )

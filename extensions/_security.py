@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 import threading
 import traceback
-import unicodedata
 import weakref
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO, TypeVar
@@ -247,6 +247,10 @@ def same_origin(url: httpx.URL | str, base_url: httpx.URL | str) -> bool:
     return _origin(url) == _origin(base_url)
 
 
+# Unicode's category Cc, exactly: C0 controls, DEL and C1 controls.
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def check_prediction_id(prediction_id: str) -> str:
     """Refuse an id that could leave its path segment, or never be valid; return it unchanged otherwise.
 
@@ -261,7 +265,7 @@ def check_prediction_id(prediction_id: str) -> str:
         prediction_id in ("", ".", "..")
         or "/" in prediction_id
         or prediction_id.strip() != prediction_id  # a blank id (" ") is all surrounding whitespace
-        or any(unicodedata.category(char) == "Cc" for char in prediction_id)
+        or _CONTROL_CHARACTER.search(prediction_id)
     ):
         raise ValueError(f"not a valid prediction id: {prediction_id!r}")
     return prediction_id

@@ -7,7 +7,10 @@ bench_download.py to cost more than aiohttp itself:
   up through several generators: a 256 MiB download took 2.7x raw aiohttp);
 - headers go to aiohttp as a list of pairs (httpx's `Headers` as a mapping is decoded per key);
 - errors are mapped in `except` clauses, not context managers entered per request and per chunk;
-- the `ClientTimeout` of each set of timeouts is made once.
+- the `ClientTimeout` of each set of timeouts is made once;
+- a small body of known length and no content coding (a prediction) is read at once and handed to
+  httpx whole, as a `MockTransport` response is: no stream to pass its one chunk through httpx's
+  generators (the read is within the request's timeouts and deadline, like the headers').
 
 Every aiohttp error becomes an httpx one, with the aiohttp error as its cause: httpx-aiohttp's own
 mapping (its `AIOHTTP_EXC_MAP`), and `httpx.RemoteProtocolError` for the ones it lets through (a
@@ -31,6 +34,7 @@ from httpx_aiohttp.transport import AIOHTTP_EXC_MAP
 __all__ = ["MappedAiohttpTransport"]
 
 _CHUNK = 64 * 1024
+_SMALL_BODY = 64 * 1024  # read at once when Content-Length says at most this, and nothing decodes it
 
 
 def _mapped(exc: aiohttp.ClientError, request: httpx.Request) -> httpx.TransportError:
@@ -115,10 +119,19 @@ class MappedAiohttpTransport(AiohttpTransport):
         extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
         if response.reason:
             extensions["reason_phrase"] = response.reason.encode()
+        stream: httpx.AsyncByteStream | httpx.ByteStream = _Body(response, request)
+        length = response.content_length
+        if length is not None and length <= _SMALL_BODY and "Content-Encoding" not in response.headers:
+            try:
+                stream = httpx.ByteStream(await response.read())
+            except aiohttp.ClientError as exc:
+                raise _mapped(exc, request) from exc
+            finally:
+                response.release()
         return httpx.Response(
             status_code=response.status,
             headers=response.raw_headers,
-            stream=_Body(response, request),
+            stream=stream,
             request=request,
             extensions=extensions,
         )

@@ -50,6 +50,7 @@ from ._deadline import (
     sync_deadline,
 )
 from ._limits import DEFAULT_LIMITS, JSONTooDeep, ResponseLimits, loads
+from ._pool import queue_beyond_pool
 from ._retry import Decision, Failure, RetryPolicy, parse_retry_after
 from ._security import keep_out_of_logs, mentions, redact, redact_value, same_origin, scrub
 from .errors import (
@@ -546,11 +547,14 @@ _PREPARED = "_inference_api_prepared"
 
 def _prepare(http_client: httpx.Client | httpx.AsyncClient) -> None:
     """Once per httpx client: its cookie jar skips responses without cookies; a sync client's own
-    transports honour `sync_deadline` (`_deadline.bound_sync_reads`). Cheap to call again."""
+    transports honour `sync_deadline` (`_deadline.bound_sync_reads`), an async client's own pools
+    queue the requests beyond their connections (`_pool`). Cheap to call again."""
     if getattr(http_client, _PREPARED, False):
         return
     if isinstance(http_client, httpx.Client):
         bound_sync_reads(http_client)
+    else:
+        queue_beyond_pool(http_client)
     cookies = getattr(http_client, "_cookies", None)
     if type(cookies) is httpx.Cookies:  # the client's own jar, shared: cookies set before stay
         http_client._cookies = _Cookies(cookies.jar)

@@ -40,15 +40,8 @@ from generated_client import AuthenticatedClient
 from generated_client.models.prediction import Prediction
 from generated_client.models.prediction_response import PredictionResponse
 
-from ._deadline import (
-    DEFAULT_CALL_TIMEOUT,
-    DEFAULT_RUN_TIMEOUT,
-    AsyncDeadline,
-    DeadlineExpired,
-    bound_sync_reads,
-    deadline_after,
-    sync_deadline,
-)
+from . import _deadline
+from ._deadline import DEFAULT_CALL_TIMEOUT, DEFAULT_RUN_TIMEOUT, DeadlineExpired, deadline_after, sync_deadline
 from ._limits import DEFAULT_LIMITS, JSONTooDeep, ResponseLimits, loads
 from ._pool import queue_beyond_pool
 from ._retry import Decision, Failure, RetryPolicy, parse_retry_after
@@ -552,7 +545,7 @@ def _prepare(http_client: httpx.Client | httpx.AsyncClient) -> None:
     if getattr(http_client, _PREPARED, False):
         return
     if isinstance(http_client, httpx.Client):
-        bound_sync_reads(http_client)
+        _deadline.bound_sync_reads(http_client)
     else:
         queue_beyond_pool(http_client)
     cookies = getattr(http_client, "_cookies", None)
@@ -653,7 +646,7 @@ async def async_send(
     attempts = _Attempts(client, idempotent=idempotent, deadline=call_deadline(client, deadline))
     sleep = _async_sleep(client)
     limit = attempts.limits.max_body_bytes
-    guard = None if attempts.deadline == math.inf else AsyncDeadline(attempts.deadline)
+    guard = None if attempts.deadline == math.inf else _deadline.AsyncDeadline(attempts.deadline)
     try:
         while True:
             kwargs = attempts.start(request_kwargs, http_client.timeout)
@@ -751,7 +744,7 @@ async def aiter_body(
     """`iter_body` for async code: one timer for the whole body cancels a read past `deadline`."""
     secrets = _secrets(client)
     chunks = response.aiter_bytes(chunk_size)
-    guard = None if deadline == math.inf else AsyncDeadline(deadline)
+    guard = None if deadline == math.inf else _deadline.AsyncDeadline(deadline)
     try:
         while True:
             try:

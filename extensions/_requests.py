@@ -13,15 +13,17 @@ Values may be given as the generated types or as their JSON form (`"start"` for
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import enum
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 import attrs
+
+if TYPE_CHECKING:
+    import argparse  # the CLI's; typing only
 
 __all__ = ["RequestField", "add_request_options", "build_body", "request_fields", "request_options"]
 

@@ -9,12 +9,10 @@ retry policy and the choice of async transport), so the generated endpoint funct
 
 from __future__ import annotations
 
-import importlib.metadata
 import ipaddress
 import os
-import platform
+import sys
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -28,6 +26,7 @@ from ._deadline import DEFAULT_CALL_TIMEOUT, DEFAULT_RUN_TIMEOUT
 from ._http import logger
 from ._limits import ResponseLimits
 from ._retry import RetryPolicy
+from ._version import __version__
 
 __all__ = [
     "BASE_URL_ENV",
@@ -66,16 +65,10 @@ def fast_async_available() -> bool:
     return True
 
 
-def _version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def default_user_agent() -> str:
     """`inference-api/<version> python/<version> httpx/<version>`."""
-    return f"inference-api/{_version('inference-api')} python/{platform.python_version()} httpx/{httpx.__version__}"
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return f"inference-api/{__version__} python/{python} httpx/{httpx.__version__}"
 
 
 @define
@@ -132,6 +125,8 @@ def _aiohttp_transport(verify: Any) -> httpx.AsyncBaseTransport | None:
 
 
 def _proxies_configured() -> bool:
+    import urllib.request  # as httpx reads them (httpx imports it when it makes a client)
+
     return any(key in ("http", "https", "all") for key in urllib.request.getproxies())
 
 

@@ -58,7 +58,8 @@ from generated_client.api.predictions import stream_prediction as stream_predict
 from generated_client.models.prediction import Prediction
 from generated_client.types import UNSET
 
-from ._deadline import AsyncDeadline, DeadlineExpired, sync_deadline
+from . import _deadline
+from ._deadline import DeadlineExpired, sync_deadline
 
 # The client's sleep hooks (InferenceClient.sleep / async_sleep) also time our reconnections.
 from ._http import (
@@ -290,7 +291,7 @@ async def _aread_chunks(response: httpx.Response, clock: StreamClock) -> AsyncGe
         async for chunk in chunks:
             yield chunk
         return
-    guard = AsyncDeadline(deadline)
+    guard = _deadline.AsyncDeadline(deadline)
     try:
         while True:
             guard.deadline = clock.deadline()  # later after each event, with an idle timeout

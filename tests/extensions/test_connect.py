@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import platform
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import anyio
@@ -127,8 +129,16 @@ def test_user_agent_names_the_sdk_python_and_httpx() -> None:
     calls.get(mock_client(handler), "abc")
     calls.get(mock_client(handler, user_agent="my-app/2.1"), "abc")
     assert re.fullmatch(r"inference-api/\S+ python/\d+\.\d+\.\d+ httpx/\d+\.\d+\.\d+", sent[0])
-    assert f"python/{platform.python_version()} httpx/{httpx.__version__}" in sent[0]
+    version = importlib.metadata.version("inference-api")  # the installed distribution's, from pyproject.toml
+    assert sent[0].startswith(f"inference-api/{version} python/{platform.python_version()} httpx/{httpx.__version__}")
     assert sent[1] == f"my-app/2.1 {sent[0]}"
+
+
+def test_the_sdk_version_is_the_one_pyproject_gives() -> None:
+    from extensions._version import __version__
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    assert __version__ == pyproject["project"]["version"]
 
 
 def test_retries_setting() -> None:

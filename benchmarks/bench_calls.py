@@ -1,29 +1,32 @@
-"""Async GETs of a prediction against the mock server over loopback, side by side in one run.
+"""GETs of a prediction against the mock server over loopback, ours beside raw httpx, raw aiohttp and replicate.
 
-    .venv/bin/python benchmarks/bench_calls.py [--requests N] [--rounds R]
+    .venv/bin/python benchmarks/bench_calls.py [--requests N] [--rounds R] [--quick]
 
-The mock server runs in its own process (`python -m mock_server`), so that its work does not
-share this process's GIL. Contenders, each fetching the same prediction:
-- ours on httpx: `extensions.calls.async_get` on httpx's own `AsyncClient` transport;
-- ours on aiohttp: `async_get` with the httpx-aiohttp transport (`connect(fast_async=True)`);
-- raw httpx: `httpx.AsyncClient.get` + `response.json()`, no typed parsing (a floor for httpx);
-- raw aiohttp: `aiohttp.ClientSession.get` + `json()` (a floor for the transport);
-- replicate: replicate-python 1.x `client.predictions.async_get`; its parser expects replicate's
-  own shape, not our `{"data": ...}` envelope, so when it fails the raw request time through
-  its own httpx client (with its retry transport) is measured instead, and the label says so.
+The mock server runs in its own process (`python -m mock_server`), so that its work does not share
+this process's GIL; it does share the machine's cores, so wall time per request partly measures the
+server. Each figure is therefore given twice: wall time (what a caller waits) and this process's
+CPU time (what the client itself costs), both per request, medians of interleaved rounds.
 
-At concurrency 1 and 50, each round sends N requests per contender; rounds are interleaved so
-that machine noise hits every contender alike. Printed: the median (and best) round as
-microseconds per request (wall time / N), and ratios against ours on httpx.
+- sequential, sync: ours `calls.get` (typed errors, retries, total deadline, the `Prediction`
+  parsed) against raw `httpx.Client.get` + `response.json()`; ours with `call_timeout=None` shows
+  what the total deadline costs.
+- async, at concurrency 1, 50 and 500: ours `calls.async_get` on the aiohttp transport (the `fast`
+  extra, what `connect()` picks) and on httpx's own pool (without the extra, or with a proxy in
+  the environment), raw `httpx.AsyncClient.get` + `json()` (100 connections, as many kept alive),
+  raw `aiohttp.ClientSession.get` + `json()`, and replicate-python 1.x's own request (its
+  `predictions.async_get` cannot parse our `{"data": ...}` envelope, so its raw request is timed,
+  through its own httpx client and retry transport).
+
+Aims: sequential `get` at most 1.1x raw httpx; ours on aiohttp at concurrency 50 at most 1.4x raw
+aiohttp; ours on httpx's pool at 500 at most 3x its own cost at 50, without pool timeouts. A raw
+contender that fails requests (raw httpx's `PoolTimeout` at 500) has its failures counted.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib.metadata
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -33,6 +36,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+from _harness import Bench, fmt_ratio, median, ratios, spread
 from replicate.client import Client as ReplicateClient
 
 from extensions import calls
@@ -41,6 +45,10 @@ from mock_server.models import ECHO
 
 TOKEN = "bench-token"  # noqa: S105 (the mock server's test token)
 Fetch = Callable[[], Awaitable[object]]
+OURS_AIOHTTP = "ours, aiohttp transport"
+OURS_HTTPX = "ours, httpx's pool"
+RAW_HTTPX = "raw httpx"
+RAW_AIOHTTP = "raw aiohttp"
 
 
 @contextmanager
@@ -58,24 +66,139 @@ def mock_server_process() -> Iterator[str]:
         process.wait(10)
 
 
-async def run_concurrently(fetch: Fetch, requests: int, concurrency: int) -> float:
-    """Seconds to send `requests` fetches, `concurrency` at a time."""
+class Sample:
+    """One round of one contender: per-request wall and CPU microseconds, and failed requests."""
+
+    def __init__(self, wall: float, cpu: float, failures: int) -> None:
+        self.wall, self.cpu, self.failures = wall, cpu, failures
+
+
+async def run_concurrently(fetch: Fetch, requests: int, concurrency: int) -> Sample:
+    """`requests` fetches, `concurrency` at a time; an exception counts as a failure, not an end."""
     remaining = requests
+    failures = 0
 
     async def worker() -> None:
-        nonlocal remaining
+        nonlocal remaining, failures
         while remaining > 0:
             remaining -= 1
-            await fetch()
+            try:
+                await fetch()
+            except Exception:  # counted: raw httpx's PoolTimeout at high concurrency
+                failures += 1
 
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - start
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return Sample(wall / requests * 1e6, cpu / requests * 1e6, failures)
+
+
+def interleaved_rounds(contenders: dict[str, Callable[[], Sample]], rounds: int) -> dict[str, list[Sample]]:
+    names = list(contenders)
+    samples: dict[str, list[Sample]] = {name: [] for name in names}
+    for number in range(rounds):
+        shift = number % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(contenders[name]())
+    return samples
+
+
+def table(bench: Bench, title: str, samples: dict[str, list[Sample]], reference: str) -> None:
+    rows = []
+    for name, rounds in samples.items():
+        wall = [sample.wall for sample in rounds]
+        cpu = [sample.cpu for sample in rounds]
+        failures = sum(sample.failures for sample in rounds)
+        rows.append(
+            [
+                name,
+                f"{median(wall):.0f}",
+                spread(wall),
+                f"{median(cpu):.0f}",
+                spread(cpu),
+                fmt_ratio(ratios(wall, [s.wall for s in samples[reference]])),
+                fmt_ratio(ratios(cpu, [s.cpu for s in samples[reference]])),
+                str(failures),
+            ]
+        )
+    bench.table(
+        title,
+        ["contender", "wall µs", "spread", "CPU µs", "spread", f"wall vs {reference}", f"CPU vs {reference}", "failed"],
+        rows,
+    )
+
+
+def aims(
+    bench: Bench, what: str, ours: list[Sample], peer: list[Sample], peer_name: str, goal: float, *, cpu: bool = True
+) -> None:
+    metrics = [("wall", "wall")] + ([("cpu", "client CPU")] if cpu else [])
+    for attribute, label in metrics:
+        mine = [getattr(sample, attribute) for sample in ours]
+        theirs = [getattr(sample, attribute) for sample in peer]
+        per_round = ratios(mine, theirs)
+        bench.aim(
+            f"{what}, {label}",
+            ours=f"{median(mine):.0f} µs",
+            peer=f"{median(theirs):.0f} µs",
+            peer_name=peer_name,
+            ratio=median(per_round),
+            spread=f"{min(per_round):.2f}-{max(per_round):.2f}",
+            goal=goal,
+        )
+
+
+# --- sequential, sync --------------------------------------------------------------------------------
+
+
+def sequential(bench: Bench, base_url: str, prediction_id: str, requests: int, rounds: int) -> None:
+    ours = connect(TOKEN, base_url)
+    unbounded = connect(TOKEN, base_url, call_timeout=None)
+    raw = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {TOKEN}"})
+    path = f"/v1/predictions/{prediction_id}"
+
+    def raw_get() -> object:
+        response = raw.get(path)
+        response.raise_for_status()
+        return response.json()
+
+    fetches: dict[str, Callable[[], object]] = {
+        "ours: get": lambda: calls.get(ours, prediction_id),
+        "ours: get, call_timeout=None": lambda: calls.get(unbounded, prediction_id),
+        "raw httpx: get + json()": raw_get,
+    }
+
+    def timed(fetch: Callable[[], object]) -> Callable[[], Sample]:
+        def once() -> Sample:
+            wall, cpu = time.perf_counter(), time.process_time()
+            for _ in range(requests):
+                fetch()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            return Sample(wall / requests * 1e6, cpu / requests * 1e6, 0)
+
+        return once
+
+    for fetch in fetches.values():  # warm-up: the connection, imports
+        for _ in range(20):
+            fetch()
+    samples = interleaved_rounds({name: timed(fetch) for name, fetch in fetches.items()}, rounds)
+    table(
+        bench,
+        f"sequential sync GETs, {requests} per round, {rounds} rounds; µs per request",
+        samples,
+        "raw httpx: get + json()",
+    )
+    aims(bench, "sequential get", samples["ours: get"], samples["raw httpx: get + json()"], "raw httpx", 1.1)
+    raw.close()
+    ours.close()
+    unbounded.close()
+
+
+# --- async ---------------------------------------------------------------------------------------------
 
 
 async def contenders(base_url: str, prediction_id: str) -> tuple[dict[str, Fetch], list[Callable[[], Awaitable[Any]]]]:
-    ours_httpx: InferenceClient = connect(TOKEN, base_url, fast_async=False)
     ours_aiohttp: InferenceClient = connect(TOKEN, base_url, fast_async=True)
+    ours_httpx: InferenceClient = connect(TOKEN, base_url, fast_async=False)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     raw_httpx = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {TOKEN}"}, limits=limits)
     raw_aiohttp = aiohttp.ClientSession(base_url=base_url, headers={"Authorization": f"Bearer {TOKEN}"})
@@ -92,75 +215,89 @@ async def contenders(base_url: str, prediction_id: str) -> tuple[dict[str, Fetch
             response.raise_for_status()
             return await response.json()
 
-    async def replicate_get() -> object:
-        return await peer.predictions.async_get(prediction_id)
-
     async def replicate_raw_get() -> object:
         response = await peer._async_request("GET", path)
         return response.json()
 
-    replicate_label, replicate_fetch = "replicate predictions.async_get", replicate_get
-    try:
-        await replicate_get()
-    except Exception as exc:  # its parser does not know our envelope
-        problem = type(exc).__name__
-        print(f"replicate's predictions.async_get cannot parse our envelope ({problem}); timing its raw request")
-        replicate_label, replicate_fetch = "replicate raw request (no parse)", replicate_raw_get
-
     fetches: dict[str, Fetch] = {
-        "ours on httpx": lambda: calls.async_get(ours_httpx, prediction_id),
-        "ours on aiohttp": lambda: calls.async_get(ours_aiohttp, prediction_id),
-        "raw httpx (no parse)": raw_httpx_get,
-        "raw aiohttp (no parse)": raw_aiohttp_get,
-        replicate_label: replicate_fetch,
+        OURS_AIOHTTP: lambda: calls.async_get(ours_aiohttp, prediction_id),
+        OURS_HTTPX: lambda: calls.async_get(ours_httpx, prediction_id),
+        RAW_AIOHTTP: raw_aiohttp_get,
+        RAW_HTTPX: raw_httpx_get,
+        "replicate: its raw request": replicate_raw_get,
     }
     closers: list[Callable[[], Awaitable[Any]]] = [
-        ours_httpx.get_async_httpx_client().aclose,
-        ours_aiohttp.get_async_httpx_client().aclose,
+        ours_aiohttp.aclose,
+        ours_httpx.aclose,
         raw_httpx.aclose,
         raw_aiohttp.close,
     ]
     return fetches, closers
 
 
-async def bench(base_url: str, requests: int, rounds: int) -> None:
-    prediction = calls.run(connect(TOKEN, base_url), ECHO, {"text": "benchmark"})
-    fetches, closers = await contenders(base_url, prediction.id)
+async def concurrent(bench: Bench, base_url: str, prediction_id: str, requests: int, rounds: int) -> None:
+    fetches, closers = await contenders(base_url, prediction_id)
+    results: dict[int, dict[str, list[Sample]]] = {}
     try:
-        for concurrency in (1, 50):
-            n = max(requests // 4, 50) if concurrency == 1 else requests
-            for fetch in fetches.values():  # warm-up: open the connections
+        for concurrency in (1, 50, 500):
+            n = max(requests // 8, 50) if concurrency == 1 else requests
+            chosen = (
+                fetches if concurrency < 500 else {name: f for name, f in fetches.items() if "replicate" not in name}
+            )
+            for fetch in chosen.values():  # warm-up: open the connections
                 await run_concurrently(fetch, concurrency * 2, concurrency)
-            times: dict[str, list[float]] = {name: [] for name in fetches}
-            for _ in range(rounds):
-                for name, fetch in fetches.items():
-                    times[name].append(await run_concurrently(fetch, n, concurrency) / n * 1e6)
-            report(concurrency, n, rounds, times)
+            samples: dict[str, list[Sample]] = {name: [] for name in chosen}
+            names = list(chosen)
+            for number in range(rounds):
+                shift = number % len(names)
+                for name in names[shift:] + names[:shift]:
+                    samples[name].append(await run_concurrently(chosen[name], n, concurrency))
+            results[concurrency] = samples
+            table(
+                bench,
+                f"async, concurrency {concurrency}: {n} GETs per round, {rounds} rounds; µs per request",
+                samples,
+                RAW_AIOHTTP,
+            )
     finally:
         for close in closers:
             await close()
-
-
-def report(concurrency: int, n: int, rounds: int, times: dict[str, list[float]]) -> None:
-    reference = statistics.median(times["ours on httpx"])
-    print(f"\nconcurrency {concurrency}: {n} GETs per round, {rounds} rounds; µs per request (wall time / requests)")
-    print(f"  {'contender':36} {'median':>9} {'best':>9} {'vs ours on httpx':>17}")
-    for name, samples in times.items():
-        median = statistics.median(samples)
-        print(f"  {name:36} {median:9.0f} {min(samples):9.0f} {median / reference:16.2f}x")
+    aims(
+        bench,
+        "async get at concurrency 50, on aiohttp",
+        results[50][OURS_AIOHTTP],
+        results[50][RAW_AIOHTTP],
+        "raw aiohttp",
+        1.4,
+    )
+    at_50, at_500 = results[50][OURS_HTTPX], results[500][OURS_HTTPX]
+    bench.aim(
+        "async get on httpx's pool at concurrency 500, vs itself at 50 (wall)",
+        ours=f"{median([s.wall for s in at_500]):.0f} µs, {sum(s.failures for s in at_500)} failed",
+        peer=f"{median([s.wall for s in at_50]):.0f} µs; raw httpx at 500: "
+        f"{median([s.wall for s in results[500][RAW_HTTPX]]):.0f} µs, "
+        f"{sum(s.failures for s in results[500][RAW_HTTPX])} failed",
+        peer_name="ours at 50",
+        ratio=median([s.wall for s in at_500]) / median([s.wall for s in at_50]),
+        goal=3.0,
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="requests per round at concurrency 50")
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    bench = Bench(__doc__)
+    bench.parser.add_argument("--requests", type=int, default=2000, help="requests per round at concurrency 50/500")
+    bench.parser.add_argument("--rounds", type=int, default=5)
+    args = bench.parse()
+    requests, rounds = (200, 2) if bench.quick else (args.requests, args.rounds)
     versions = (
         f"httpx {httpx.__version__}, aiohttp {aiohttp.__version__}, replicate {importlib.metadata.version('replicate')}"
     )
-    print(f"python {sys.version.split()[0]}, {versions}, cpus {os.cpu_count()}")
+    bench.note(f"python {sys.version.split()[0]}, {versions}, cpus {os.cpu_count()}")
     with mock_server_process() as url:
-        asyncio.run(bench(url, args.requests, args.rounds))
+        prediction = calls.run(connect(TOKEN, url), ECHO, {"text": "benchmark"})
+        sequential(bench, url, prediction.id, requests // 2, rounds)
+        asyncio.run(concurrent(bench, url, prediction.id, requests, rounds))
+    bench.finish()
 
 
 if __name__ == "__main__":

@@ -373,8 +373,12 @@ class _Attempts:
         self.number += 1
         if self.deadline == math.inf:
             return request_kwargs
-        timeout = httpx.Timeout(request_kwargs.get("timeout") or default_timeout)
-        return {**request_kwargs, "timeout": bounded_timeout(timeout, self.deadline)}
+        given = request_kwargs.get("timeout")
+        timeout = default_timeout if given is None else httpx.Timeout(given)
+        bounded = bounded_timeout(timeout, self.deadline)
+        if bounded is default_timeout:  # the client's own, untouched: httpx applies it
+            return request_kwargs
+        return {**request_kwargs, "timeout": bounded}
 
     def deadline_error(self) -> APITimeoutError:
         """The error for a call that reached its total deadline."""
@@ -458,8 +462,12 @@ class _Attempts:
 
 
 def bounded_timeout(timeout: httpx.Timeout, deadline: float) -> httpx.Timeout:
-    """`timeout` with every phase cut to the time left before `deadline` (on `time.monotonic()`)."""
+    """`timeout` with every phase cut to the time left before `deadline` (on `time.monotonic()`);
+    `timeout` itself when no phase is longer than that."""
     left = max(0.001, deadline - time.monotonic())
+    phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+    if all(phase is not None and phase <= left for phase in phases):
+        return timeout
 
     def cut(value: float | None) -> float:
         return left if value is None else min(value, left)

@@ -118,23 +118,29 @@ class Bench:
         ours: str,
         peer: str,
         peer_name: str,
-        ratio: float,
-        goal: float,
+        ratio: float | None,
+        goal: float | None,
         spread: str = "",
         lower_is_better: bool = True,
+        shown: str | None = None,
     ) -> None:
-        """One of the issue's aims: ours against a named peer, the ratio and the goal it is held to."""
-        met = ratio <= goal if lower_is_better else ratio >= goal
+        """A figure for the summary: ours against a named peer, the ratio, and the goal it is held to
+        (None: a figure to quote, held to no goal). `shown` replaces the ratio's text (a score)."""
+        met = None
+        if goal is not None and ratio is not None:
+            met = ratio <= goal if lower_is_better else ratio >= goal
+        text = shown if shown is not None else f"{ratio:.2f}x" if ratio is not None else ""
         entry = {
             "what": what,
             "ours": ours,
             "peer": f"{peer_name}: {peer}",
-            "ratio": f"{ratio:.2f}x" + (f" ({spread})" if spread else ""),
-            "goal": f"≤ {goal:g}x" if lower_is_better else f"≥ {goal:g}x",
+            "ratio": text + (f" ({spread})" if spread else ""),
+            "goal": "" if goal is None else f"≤ {goal:g}x" if lower_is_better else f"≥ {goal:g}x",
             "met": met,
         }
         self.aims.append(entry)
-        print(f"  aim: {what}: {entry['ratio']} (goal {entry['goal']}): {'met' if met else 'NOT met'}", flush=True)
+        verdict = "" if met is None else f" (goal {entry['goal']}): {'met' if met else 'NOT met'}"
+        print(f"  {'aim' if goal is not None else 'figure'}: {what}: {entry['ratio']}{verdict}", flush=True)
 
     def finish(self) -> None:
         target = os.environ.get("BENCH_RESULTS")

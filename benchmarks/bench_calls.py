@@ -13,7 +13,8 @@ CPU time (what the client itself costs), both per request, medians of interleave
 - async, at concurrency 1, 50 and 500: ours `calls.async_get` on the aiohttp transport (the `fast`
   extra, what `connect()` picks) and on httpx's own pool (without the extra, or with a proxy in
   the environment), raw `httpx.AsyncClient.get` + `json()` (100 connections, as many kept alive),
-  raw `aiohttp.ClientSession.get` + `json()`, and replicate-python 1.x's own request (its
+  raw `aiohttp.ClientSession.get` + `json()`, raw httpx on the SDK's aiohttp transport (the least
+  anything built on `httpx.AsyncClient` costs there), and replicate-python 1.x's own request (its
   `predictions.async_get` cannot parse our `{"data": ...}` envelope, so its raw request is timed,
   through its own httpx client and retry transport).
 
@@ -40,6 +41,7 @@ from _harness import Bench, fmt_ratio, median, ratios, spread
 from replicate.client import Client as ReplicateClient
 
 from extensions import calls
+from extensions._aiohttp import MappedAiohttpTransport
 from extensions.connection import InferenceClient, connect
 from mock_server.models import ECHO
 
@@ -49,6 +51,7 @@ OURS_AIOHTTP = "ours, aiohttp transport"
 OURS_HTTPX = "ours, httpx's pool"
 RAW_HTTPX = "raw httpx"
 RAW_AIOHTTP = "raw aiohttp"
+HTTPX_ON_AIOHTTP = "raw httpx, aiohttp transport"
 
 
 @contextmanager
@@ -202,6 +205,9 @@ async def contenders(base_url: str, prediction_id: str) -> tuple[dict[str, Fetch
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     raw_httpx = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {TOKEN}"}, limits=limits)
     raw_aiohttp = aiohttp.ClientSession(base_url=base_url, headers={"Authorization": f"Bearer {TOKEN}"})
+    httpx_on_aiohttp = httpx.AsyncClient(
+        base_url=base_url, headers={"Authorization": f"Bearer {TOKEN}"}, transport=MappedAiohttpTransport()
+    )
     peer = ReplicateClient(api_token=TOKEN, base_url=base_url)
     path = f"/v1/predictions/{prediction_id}"
 
@@ -215,6 +221,11 @@ async def contenders(base_url: str, prediction_id: str) -> tuple[dict[str, Fetch
             response.raise_for_status()
             return await response.json()
 
+    async def httpx_on_aiohttp_get() -> object:
+        response = await httpx_on_aiohttp.get(path)
+        response.raise_for_status()
+        return response.json()
+
     async def replicate_raw_get() -> object:
         response = await peer._async_request("GET", path)
         return response.json()
@@ -224,6 +235,7 @@ async def contenders(base_url: str, prediction_id: str) -> tuple[dict[str, Fetch
         OURS_HTTPX: lambda: calls.async_get(ours_httpx, prediction_id),
         RAW_AIOHTTP: raw_aiohttp_get,
         RAW_HTTPX: raw_httpx_get,
+        HTTPX_ON_AIOHTTP: httpx_on_aiohttp_get,
         "replicate: its raw request": replicate_raw_get,
     }
     closers: list[Callable[[], Awaitable[Any]]] = [
@@ -231,6 +243,7 @@ async def contenders(base_url: str, prediction_id: str) -> tuple[dict[str, Fetch
         ours_httpx.aclose,
         raw_httpx.aclose,
         raw_aiohttp.close,
+        httpx_on_aiohttp.aclose,
     ]
     return fetches, closers
 
@@ -269,6 +282,17 @@ async def concurrent(bench: Bench, base_url: str, prediction_id: str, requests: 
         results[50][RAW_AIOHTTP],
         "raw aiohttp",
         1.4,
+    )
+    floor = [sample.cpu for sample in results[50][HTTPX_ON_AIOHTTP]]
+    per_round = ratios(floor, [sample.cpu for sample in results[50][RAW_AIOHTTP]])
+    bench.aim(
+        "raw httpx on the same aiohttp transport at concurrency 50, client CPU (the floor under httpx)",
+        ours=f"{median(floor):.0f} µs",
+        peer=f"{median([sample.cpu for sample in results[50][RAW_AIOHTTP]]):.0f} µs",
+        peer_name="raw aiohttp",
+        ratio=median(per_round),
+        spread=f"{min(per_round):.2f}-{max(per_round):.2f}",
+        goal=None,
     )
     at_50, at_500 = results[50][OURS_HTTPX], results[500][OURS_HTTPX]
     bench.aim(

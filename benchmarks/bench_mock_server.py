@@ -1,6 +1,6 @@
 """GET requests per second the mock server answers over loopback, next to a bare floor.
 
-    .venv/bin/python benchmarks/bench_mock_server.py [--seconds S] [--connections C] [--rounds R]
+    .venv/bin/python benchmarks/bench_mock_server.py [--seconds S] [--connections C] [--rounds R] [--quick]
 
 Is the mock server fast enough that client benchmarks measure the client? Each server runs in its
 own process (`python -m mock_server`, like users run it); this process is the load: C keep-alive
@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+from _harness import Bench
 
 from mock_server.models import ECHO
 
@@ -122,15 +123,16 @@ def sequential_httpx(base_url: str, path: str, seconds: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="length of one round per contender")
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--serve-floor", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    bench = Bench(__doc__.split("\n\n")[0])
+    bench.parser.add_argument("--seconds", type=float, default=2.0, help="length of one round per contender")
+    bench.parser.add_argument("--connections", type=int, default=8)
+    bench.parser.add_argument("--rounds", type=int, default=3)
+    bench.parser.add_argument("--serve-floor", action="store_true", help=argparse.SUPPRESS)
+    args = bench.parse()
     if args.serve_floor:
         serve_floor(sys.stdin.buffer.read())
         return
+    seconds, rounds = (0.5, 1) if bench.quick else (args.seconds, args.rounds)
 
     ours_command = [sys.executable, "-m", "mock_server", "--port", "0", "--token", TOKEN, "--speed", "1000"]
     with process(ours_command) as ours:
@@ -141,17 +143,32 @@ def main() -> None:
         floor_command = [sys.executable, __file__, "--serve-floor"]
         with process(floor_command, stdin=body) as floor:
             results: dict[str, list[float]] = {"mock server": [], "floor (bare Starlette)": []}
-            for _ in range(args.rounds):
-                results["mock server"].append(asyncio.run(load(ours, path, args.seconds, args.connections)))
-                results["floor (bare Starlette)"].append(asyncio.run(load(floor, path, args.seconds, args.connections)))
-            sequential = sequential_httpx(ours, path, args.seconds)
+            for _ in range(rounds):
+                results["mock server"].append(asyncio.run(load(ours, path, seconds, args.connections)))
+                results["floor (bare Starlette)"].append(asyncio.run(load(floor, path, seconds, args.connections)))
+            sequential = sequential_httpx(ours, path, seconds)
 
-    print(f"GET {len(body)}-byte prediction, {args.connections} keep-alive connections, {args.rounds} rounds")
     ours_median = statistics.median(results["mock server"])
+    rows = []
     for name, rates in results.items():
-        median = statistics.median(rates)
-        print(f"  {name:24} {median:8.0f} req/s (best {max(rates):.0f})   x{median / ours_median:.2f} of mock server")
-    print(f"  {'httpx.Client, 1 at a time':24} {sequential:8.0f} req/s against the mock server")
+        middle = statistics.median(rates)
+        rows.append([name, f"{middle:,.0f}", f"{max(rates):,.0f}", f"{middle / ours_median:.2f}x"])
+    rows.append(["httpx.Client, 1 at a time, on the mock server", f"{sequential:,.0f}", "", ""])
+    bench.table(
+        f"GET of a {len(body)}-byte prediction, {args.connections} keep-alive connections, {rounds} rounds",
+        ["server", "req/s (median)", "best", "vs mock server"],
+        rows,
+    )
+    floor_median = statistics.median(results["floor (bare Starlette)"])
+    bench.aim(
+        "mock server, GETs per second",
+        ours=f"{ours_median:,.0f} req/s",
+        peer=f"{floor_median:,.0f} req/s",
+        peer_name="bare Starlette route",
+        ratio=ours_median / floor_median,
+        goal=None,
+    )
+    bench.finish()
 
 
 if __name__ == "__main__":

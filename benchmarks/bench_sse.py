@@ -1,6 +1,6 @@
 """Throughput of SSE decoders on small token events, side by side in one run.
 
-    .venv/bin/python benchmarks/bench_sse.py [--events N] [--rounds R]
+    .venv/bin/python benchmarks/bench_sse.py [--events N] [--rounds R] [--quick]
 
 Every decoder gets the same byte chunks and does all the work from bytes to event objects:
 - ours: `extensions.sse.SSEDecoder.feed` per chunk, and `iter_events` over the chunks;
@@ -16,11 +16,11 @@ the best and the median round are printed as events per second with ratios again
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable, Iterable, Iterator
 
+from _harness import Bench, fmt_ratio, ratios
 from httpx._decoders import LineDecoder, TextDecoder
 from httpx_sse._decoders import SSEDecoder as HttpxSseDecoder
 from httpx_sse._decoders import SSELineDecoder
@@ -156,12 +156,13 @@ def measure(chunks: list[bytes], expected: int, rounds: int) -> dict[str, list[f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=50_000)
-    parser.add_argument("--rounds", type=int, default=7)
-    args = parser.parse_args()
+    bench = Bench(__doc__)
+    bench.parser.add_argument("--events", type=int, default=50_000)
+    bench.parser.add_argument("--rounds", type=int, default=7)
+    args = bench.parse()
+    count, rounds = (5_000, 2) if bench.quick else (args.events, args.rounds)
 
-    events = token_events(args.events)
+    events = token_events(count)
     workloads = {
         "one event per chunk": one_event_per_chunk(events),
         "8 events per chunk": events_per_chunk(events, 8),
@@ -169,19 +170,33 @@ def main() -> None:
         # sse-starlette and other servers end lines with CRLF.
         "CRLF line ends, 8 events per chunk": events_per_chunk([e.replace(b"\n", b"\r\n") for e in events], 8),
     }
-    print(f"{args.events} events like {events[1]!r}, best and median of {args.rounds} interleaved rounds")
+    bench.note(f"{count} events like {events[1]!r}, best and median of {rounds} interleaved rounds")
+    speedups: list[float] = []
     for workload, chunks in workloads.items():
-        seconds = measure(chunks, args.events, args.rounds)
-        best_reference = min(seconds[REFERENCE])
-        median_reference = statistics.median(seconds[REFERENCE])
-        print(f"\n{workload} ({len(chunks)} chunks)")
-        print(f"  {'decoder':<24} {'events/s best':>14} {'median':>12} {'vs httpx-sse best':>18} {'median':>8}")
+        seconds = measure(chunks, count, rounds)
+        rows = []
         for name, times in seconds.items():
-            best, median = min(times), statistics.median(times)
-            print(
-                f"  {name:<24} {args.events / best:>14,.0f} {args.events / median:>12,.0f}"
-                f" {best_reference / best:>17.2f}x {median_reference / median:>7.2f}x"
-            )
+            best, middle = min(times), statistics.median(times)
+            # Throughput: the reference's time over ours, round by round.
+            per_round = ratios(seconds[REFERENCE], times)
+            rows.append([name, f"{count / best:,.0f}", f"{count / middle:,.0f}", fmt_ratio(per_round)])
+            if name == "ours (SSEDecoder.feed)":
+                speedups.extend(per_round)
+        bench.table(
+            f"{workload} ({len(chunks)} chunks)",
+            ["decoder", "events/s best", "median", "events/s vs httpx-sse (per round)"],
+            rows,
+        )
+    bench.aim(
+        "SSE decoding, small token events, events/s",
+        ours=f"{statistics.median(speedups):.2f}x httpx-sse's events/s",
+        peer="the same chunks, four workloads",
+        peer_name="httpx-sse",
+        ratio=statistics.median(speedups),
+        spread=f"{min(speedups):.2f}-{max(speedups):.2f}",
+        goal=None,
+    )
+    bench.finish()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Streaming run_sse: time to first token and total time, ours against httpx-sse, side by side.
 
-    .venv/bin/python benchmarks/bench_stream.py [--rounds R] [--tokens N] [--speed S]
+    .venv/bin/python benchmarks/bench_stream.py [--rounds R] [--tokens N] [--speed S] [--quick]
 
 Both read `POST /v1/run_sse` from the mock server under uvicorn over loopback, through the same
 httpx client (sync: httpx's own; async: what `connect()` configures, the aiohttp transport when
@@ -16,12 +16,12 @@ figures show the client's overhead, not a model's pace; at `--speed 1` both are 
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Awaitable, Callable
 
 import anyio
+from _harness import Bench, fmt_ratio, ratios
 from httpx_sse import aconnect_sse, connect_sse
 
 from extensions.connection import InferenceClient, connect
@@ -83,30 +83,40 @@ async def httpx_sse_async(client: InferenceClient, model_input: dict[str, object
     return first, time.perf_counter() - start, count
 
 
-def report(title: str, results: dict[str, list[Timing]]) -> None:
-    print(f"\n{title}")
-    print(f"{'':12} {'first token (median)':>21} {'total (median)':>15} {'tokens/s':>10} {'total vs httpx-sse':>19}")
-    base_total = statistics.median(total for _, total, _ in results["httpx-sse"])
+def report(bench: Bench, title: str, results: dict[str, list[Timing]]) -> list[float]:
+    """The table; returns ours' total time over httpx-sse's, round by round."""
     counts = {count for timings in results.values() for _, _, count in timings}
+    base = [total for _, total, _ in results["httpx-sse"]]
+    rows = []
     for name, timings in results.items():
         first = statistics.median(t for t, _, _ in timings)
         total = statistics.median(t for _, t, _ in timings)
         rate = statistics.median(count / t for _, t, count in timings)
-        print(f"{name:12} {first * 1000:18.2f} ms {total * 1000:12.1f} ms {rate:10.0f} {base_total / total:18.2f}x")
-    if len(counts) != 1:
-        print(f"  (warning: the contenders received different numbers of pieces: {sorted(counts)})")
+        rows.append(
+            [
+                name,
+                f"{first * 1000:.2f}",
+                f"{total * 1000:.1f}",
+                f"{rate:,.0f}",
+                fmt_ratio(ratios([t for _, t, _ in timings], base)),
+            ]
+        )
+    note = "" if len(counts) == 1 else f"warning: the contenders received different numbers of pieces: {sorted(counts)}"
+    bench.table(title, ["contender", "first piece ms", "total ms", "pieces/s", "total vs httpx-sse"], rows, note)
+    return ratios([t for _, t, _ in results["ours"]], base)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--tokens", type=int, default=2000)
-    parser.add_argument("--speed", type=float, default=10_000.0, help="mock server speed (1.0 looks real)")
-    args = parser.parse_args()
+    bench = Bench(__doc__)
+    bench.parser.add_argument("--rounds", type=int, default=15)
+    bench.parser.add_argument("--tokens", type=int, default=2000)
+    bench.parser.add_argument("--speed", type=float, default=10_000.0, help="mock server speed (1.0 looks real)")
+    args = bench.parse()
+    rounds, tokens = (3, 300) if bench.quick else (args.rounds, args.tokens)
     model_input: dict[str, object] = {
         "prompt": "Plan a day",
-        "max_new_tokens": args.tokens,
-        "min_new_tokens": args.tokens,
+        "max_new_tokens": tokens,
+        "min_new_tokens": tokens,
     }
 
     with MockServer(tokens=("bench-token",), speed=args.speed) as server:
@@ -118,11 +128,11 @@ def main() -> None:
         sync_results: dict[str, list[Timing]] = {name: [] for name in sync_contenders}
         for warm_up in sync_contenders.values():  # warm-up: connections, imports
             warm_up(client, model_input)
-        for round_number in range(args.rounds):
+        for round_number in range(rounds):
             order = list(sync_contenders.items())
             for name, run in order if round_number % 2 else reversed(order):
                 sync_results[name].append(run(client, model_input))
-        report(f"sync, {args.tokens} tokens, {args.rounds} rounds (httpx.Client)", sync_results)
+        sync_ratios = report(bench, f"sync, {tokens} pieces, {rounds} rounds (httpx.Client)", sync_results)
 
         async_contenders: dict[str, Callable[[InferenceClient, dict[str, object]], Awaitable[Timing]]] = {
             "ours": ours_async,
@@ -133,7 +143,7 @@ def main() -> None:
         async def run_async() -> None:
             for async_warm_up in async_contenders.values():
                 await async_warm_up(client, model_input)
-            for round_number in range(args.rounds):
+            for round_number in range(rounds):
                 order = list(async_contenders.items())
                 for name, run in order if round_number % 2 else reversed(order):
                     async_results[name].append(await run(client, model_input))
@@ -141,7 +151,19 @@ def main() -> None:
 
         anyio.run(run_async)
         transport = type(client.get_async_httpx_client()._transport).__name__
-        report(f"async, {args.tokens} tokens, {args.rounds} rounds (httpx.AsyncClient on {transport})", async_results)
+        title = f"async, {tokens} pieces, {rounds} rounds (httpx.AsyncClient on {transport})"
+        async_ratios = report(bench, title, async_results)
+    for mode, per_round in (("sync", sync_ratios), ("async", async_ratios)):
+        bench.aim(
+            f"streaming {tokens} pieces from the mock server ({mode}), total time",
+            ours=f"{statistics.median(per_round):.2f}x httpx-sse's time",
+            peer="the same POST /v1/run_sse",
+            peer_name="httpx-sse",
+            ratio=statistics.median(per_round),
+            spread=f"{min(per_round):.2f}-{max(per_round):.2f}",
+            goal=None,
+        )
+    bench.finish()
 
 
 if __name__ == "__main__":

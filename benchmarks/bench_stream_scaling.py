@@ -229,11 +229,11 @@ def memory(bench: Bench, base_url: str, counts: tuple[int, int]) -> None:
         "list, then parses the final GET (the pieces again, as JSON): a list of strings is ~60 bytes a piece.",
     )
 
-    def beyond(count: int) -> int:
+    def held(count: int) -> int:
         return growth["stream_prediction", count] - growth["httpx-sse", count]
 
-    slope = (beyond(large) - beyond(small)) / (text[large] - text[small])
-    constant = beyond(large) - slope * text[large]
+    slope = (held(large) - held(small)) / (text[large] - text[small])
+    constant = held(large) - slope * text[large]
     bench.note(
         f"held for the text beyond httpx-sse: {slope:.2f} x the text + {constant / 2**20:.2f} MiB "
         f"(from {small:,} and {large:,} pieces); the text once while streaming, twice while `.text` joins it"

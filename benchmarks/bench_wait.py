@@ -1,6 +1,6 @@
 """How soon wait() returns once a prediction completes, and how many requests it makes, side by side.
 
-    .venv/bin/python benchmarks/bench_wait.py [--speed S] [--short N] [--long N]
+    .venv/bin/python benchmarks/bench_wait.py [--speed S] [--instant N] [--short N] [--long N] [--quick]
 
 Against the mock server under uvicorn over loopback, each trial creates one prediction per
 contender and waits for all of them at once, in threads (waiting is sleeping, so they barely
@@ -21,7 +21,6 @@ boot, 0.25 s.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import random
@@ -31,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from _harness import Bench
 from replicate.client import Client as ReplicateClient
 
 from extensions.calls import create
@@ -122,30 +122,40 @@ def trial(server: MockServer, waiters: dict[str, Waiter]) -> dict[str, tuple[flo
     }
 
 
-def report(title: str, samples: dict[str, list[tuple[float, int]]]) -> None:
-    print(f"\n{title}")
-    print(f"{'':22} {'latency median':>15} {'p90':>9} {'max':>9} {'requests/wait':>14} {'vs replicate':>24}")
+def report(bench: Bench, title: str, samples: dict[str, list[tuple[float, int]]]) -> dict[str, float]:
+    """The table; returns each contender's median latency."""
     base_latency = statistics.median(latency for latency, _ in samples["replicate (0.5 s)"])
     base_requests = statistics.mean(count for _, count in samples["replicate (0.5 s)"])
+    rows = []
+    medians = {}
     for name, values in samples.items():
         latencies = sorted(latency for latency, _ in values)
         requests = statistics.mean(count for _, count in values)
-        median = statistics.median(latencies)
+        middle = medians[name] = statistics.median(latencies)
         p90 = latencies[min(len(latencies) - 1, int(0.9 * len(latencies)))]
-        ratio = f"{base_latency / median:5.1f}x sooner, {requests / base_requests:4.2f}x requests"
-        print(
-            f"{name:22} {median * 1000:12.0f} ms {p90 * 1000:6.0f} ms {latencies[-1] * 1000:6.0f} ms "
-            f"{requests:14.1f} {ratio:>24}"
+        rows.append(
+            [
+                name,
+                f"{middle * 1000:.0f}",
+                f"{p90 * 1000:.0f}",
+                f"{latencies[-1] * 1000:.0f}",
+                f"{requests:.1f}",
+                f"{base_latency / middle:.1f}x sooner, {requests / base_requests:.2f}x requests",
+            ]
         )
+    bench.table(title, ["contender", "latency ms (median)", "p90", "max", "requests/wait", "vs replicate"], rows)
+    return medians
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--speed", type=float, default=2.0, help="mock server speed (1.0 looks real)")
-    parser.add_argument("--instant", type=int, default=10, help="trials with predictions that only boot")
-    parser.add_argument("--short", type=int, default=10, help="trials with short predictions")
-    parser.add_argument("--long", type=int, default=4, help="trials with long predictions")
-    args = parser.parse_args()
+    bench = Bench(__doc__)
+    bench.parser.add_argument("--speed", type=float, default=2.0, help="mock server speed (1.0 looks real)")
+    bench.parser.add_argument("--instant", type=int, default=10, help="trials with predictions that only boot")
+    bench.parser.add_argument("--short", type=int, default=10, help="trials with short predictions")
+    bench.parser.add_argument("--long", type=int, default=4, help="trials with long predictions")
+    args = bench.parse()
+    if bench.quick:
+        args.instant, args.short, args.long = 2, 2, 0
 
     lengths = random.Random(2024)  # noqa: S311 (benchmark workload, not a secret)
 
@@ -157,11 +167,18 @@ def main() -> None:
         return workload
 
     with MockServer(tokens=("bench-token",), speed=args.speed) as server:
-        for title, workload, trials in (
-            (f"instant: mock/echo, only the boot ({args.instant} trials)", lambda: (ECHO, {"a": 1}), args.instant),
-            (f"short: chat, 2-70 tokens ({args.short} trials)", chat(2, 70), args.short),
-            (f"long: chat, 300-700 tokens ({args.long} trials)", chat(300, 700), args.long),
+        for kind, title, workload, trials in (
+            (
+                "instant",
+                f"instant: mock/echo, only the boot ({args.instant} trials)",
+                lambda: (ECHO, {"a": 1}),
+                args.instant,
+            ),
+            ("short", f"short: chat, 2-70 tokens ({args.short} trials)", chat(2, 70), args.short),
+            ("long", f"long: chat, 300-700 tokens ({args.long} trials)", chat(300, 700), args.long),
         ):
+            if not trials:
+                continue
             samples: dict[str, list[tuple[float, int]]] = {name: [] for name in CONTENDERS}
             for _ in range(trials):
                 model, model_input = workload()
@@ -172,7 +189,19 @@ def main() -> None:
                 }
                 for name, sample in trial(server, waiters).items():
                     samples[name].append(sample)
-            report(title, samples)
+            medians = report(bench, title, samples)
+            if kind in ("instant", "short"):
+                replicate = medians["replicate (0.5 s)"]
+                for ours in ("ours, stream", "ours, polling"):
+                    bench.aim(
+                        f"wait() on {kind} predictions, {ours}: completion to return",
+                        ours=f"{medians[ours] * 1000:.0f} ms",
+                        peer=f"{replicate * 1000:.0f} ms",
+                        peer_name="replicate's wait() (0.5 s polls)",
+                        ratio=medians[ours] / replicate,
+                        goal=None,
+                    )
+    bench.finish()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Score SSE decoders on the WHATWG conformance cases of tests/sse/conformance_cases.py.
 
-    .venv/bin/python benchmarks/sse_conformance.py [-v]
+    .venv/bin/python benchmarks/sse_conformance.py [-v] [--quick]
 
 Each decoder reads each case's chunks exactly as it would read a response body (see bench_sse.py
 for how the peers are driven) and passes when it dispatches exactly the expected events, as
@@ -9,13 +9,13 @@ for how the peers are driven) and passes when it dispatches exactly the expected
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.sse.conformance_cases
 
+from _harness import Bench
 from bench_sse import httpx_sse_events, replicate_events
 
 from extensions.sse import iter_events
@@ -31,9 +31,9 @@ DECODERS: dict[str, Decoder] = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-v", "--verbose", action="store_true", help="show each failure")
-    args = parser.parse_args()
+    bench = Bench(__doc__)  # --quick changes nothing: the cases take milliseconds
+    bench.parser.add_argument("-v", "--verbose", action="store_true", help="show each failure")
+    args = bench.parse()
 
     passed = dict.fromkeys(DECODERS, 0)
     for case in CASES:
@@ -46,7 +46,21 @@ def main() -> None:
                 passed[name] += 1
             elif args.verbose:
                 print(f"{name:<10} fails {case.name} ({case.rule})\n{'':<11}expected {case.expected}, got {outcome}")
-    print(", ".join(f"{name} {count}/{len(CASES)}" for name, count in passed.items()))
+    bench.table(
+        f"WHATWG event stream cases passed ({len(CASES)} cases)",
+        ["decoder", "passed"],
+        [[name, f"{count}/{len(CASES)}"] for name, count in passed.items()],
+    )
+    bench.aim(
+        "SSE conformance, WHATWG cases passed",
+        ours=f"{passed['ours']}/{len(CASES)}",
+        peer=f"{passed['httpx-sse']}/{len(CASES)}; replicate {passed['replicate']}/{len(CASES)}",
+        peer_name="httpx-sse",
+        ratio=None,
+        goal=None,
+        shown=f"{passed['ours']}/{len(CASES)}",
+    )
+    bench.finish()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,119 @@
+"""scripts/bench runs every benchmark and writes a self-describing report; README quotes its summary.
+
+No timing is asserted anywhere: only that the report is made, says where and how it was made, and
+carries each benchmark's tables, aims and failures.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.script_module import load_script
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def bench() -> Any:
+    return load_script(ROOT / "scripts" / "bench")
+
+
+def write(directory: Path, name: str, source: str) -> None:
+    (directory / name).write_text(textwrap.dedent(source))
+
+
+def test_the_report_has_the_run_each_benchmark_and_every_failure(
+    bench: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    benchmarks = tmp_path / "benchmarks"
+    benchmarks.mkdir()
+    write(
+        benchmarks,
+        "bench_harnessed.py",
+        f'''
+        """A benchmark that uses the harness.
+
+        More words that are not its first paragraph.
+        """
+        import sys
+        sys.path.insert(0, {str(ROOT / "benchmarks")!r})
+        from _harness import Bench
+
+        bench = Bench(__doc__)
+        bench.parse()
+        bench.note(f"quick={{bench.quick}}")
+        bench.table("a table", ["contender", "µs"], [["ours", "1"], ["peer | pipe", "2"]], note="a note")
+        bench.aim("held to a goal", ours="1 µs", peer="2 µs", peer_name="peer", ratio=0.5, goal=1.1)
+        bench.aim("missed", ours="3 µs", peer="2 µs", peer_name="peer", ratio=1.5, goal=1.1)
+        bench.aim("a figure", ours="61/61", peer="46/61", peer_name="peer", ratio=None, goal=None, shown="61/61")
+        bench.finish()
+        ''',
+    )
+    write(benchmarks, "bench_plain.py", 'print("plain output, as it is")\n')
+    write(benchmarks, "bench_failing.py", 'import sys\nprint("went wrong")\nsys.exit(3)\n')
+    write(benchmarks, "_helper.py", 'raise SystemExit("a helper is not a benchmark")\n')
+    output = tmp_path / "report.md"
+
+    code = bench.main(["--quick", "--output", str(output), "--benchmarks", str(benchmarks)])
+
+    assert code == 1  # one failed
+    report = output.read_text()
+    for expected in (
+        "## The run",
+        "(a --quick smoke run)",
+        "- CPU: ",
+        "- packages: httpx ",
+        "load average (1 min) during the run: ",
+        "| `bench_failing.py` |",
+        "**exit 3**",
+        "**failed**: bench_failing.py",
+        "A benchmark that uses the harness.",
+        "quick=True",
+        "**a table**",
+        "| peer \\| pipe | 2 |",
+        "a note",
+        "| held to a goal | 1 µs | peer: 2 µs | 0.50x | ≤ 1.1x | met | `bench_harnessed.py` |",
+        "| missed | 3 µs | peer: 2 µs | 1.50x | ≤ 1.1x | **not met** | `bench_harnessed.py` |",
+        "| a figure | 61/61 | peer: 46/61 | 61/61 |  |  | `bench_harnessed.py` |",
+        "```text\nplain output, as it is\n```",
+        "```text\nwent wrong\n```",
+    ):
+        assert expected in report, expected
+    assert "More words" not in report
+    assert "helper" not in report
+    # Aims come before figures held to no goal.
+    assert report.index("| held to a goal") < report.index("| a figure")
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_a_quick_run_of_a_real_benchmark(bench: Any, tmp_path: Path) -> None:
+    output = tmp_path / "report.md"
+    assert bench.main(["--quick", "--output", str(output), "sse_conformance"]) == 0
+    report = output.read_text()
+    assert "### `sse_conformance.py`" in report
+    assert "| decoder | passed |" in report
+
+
+def test_without_a_match_nothing_runs(bench: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main(["no-such-benchmark"]) == 2
+    assert "no benchmark matches" in capsys.readouterr().out
+
+
+def summary_rows(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("| ")]
+
+
+def test_the_readme_quotes_the_summary_of_benchmarks_md_as_it_is(bench: Any) -> None:
+    report = (ROOT / "BENCHMARKS.md").read_text()
+    assert "a --quick smoke run" not in report, "BENCHMARKS.md holds a full run"
+    summary = report.split("## Summary", 1)[1].split("\n## ", 1)[0]
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(re.escape(bench.README_START) + "(.*?)" + re.escape(bench.README_END), readme, re.S)
+    assert block is not None, "README.md has the benchmark block"
+    assert summary_rows(block.group(1)) == summary_rows(summary)
+    assert summary_rows(summary), "the summary is not empty"

@@ -23,12 +23,26 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["Bench", "fmt_ratio", "interleave", "median", "ratios", "spread"]
+__all__ = [
+    "Bench",
+    "fmt_ratio",
+    "interleave",
+    "median",
+    "ratios",
+    "reset_peak",
+    "server_process",
+    "spread",
+    "status_bytes",
+]
+
+T = TypeVar("T")
 
 
 def median(samples: Sequence[float]) -> float:
@@ -52,15 +66,52 @@ def fmt_ratio(values: Sequence[float]) -> str:
     return f"{median(values):.2f}x ({min(values):.2f}-{max(values):.2f})"
 
 
-def interleave(contenders: Mapping[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+def interleave(contenders: Mapping[str, Callable[[], T]], rounds: int) -> dict[str, list[T]]:
     """Run every contender once per round, the order rotating each round; their results by name."""
     names = list(contenders)
-    samples: dict[str, list[float]] = {name: [] for name in names}
+    samples: dict[str, list[T]] = {name: [] for name in names}
     for round_number in range(rounds):
         shift = round_number % len(names)
         for name in names[shift:] + names[:shift]:
             samples[name].append(contenders[name]())
     return samples
+
+
+@contextmanager
+def server_process(command: list[str], stdin: bytes | None = None) -> Iterator[str]:
+    """Start a server in its own process (its work then shares no GIL with the client's); its first
+    line of output is its base URL, which this yields. Stopped on leaving."""
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # noqa: S603 (ours)
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        if stdin is not None:
+            child.stdin.write(stdin)
+        child.stdin.close()
+        base_url = child.stdout.readline().decode().strip()
+        if not base_url.startswith("http://"):
+            raise RuntimeError(f"the server did not start: {base_url!r}")
+        yield base_url
+    finally:
+        child.terminate()
+        child.wait(10)
+
+
+def status_bytes(field: str) -> int:
+    """A size from /proc/self/status (VmRSS: resident now; VmHWM: the peak), in bytes."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+    raise LookupError(field)
+
+
+def reset_peak() -> None:
+    """Make VmHWM the resident set as it is now (Linux 4.0+), so that only what follows counts."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:  # an older kernel: what came before may count too
+        pass
 
 
 class Bench:
@@ -141,6 +192,30 @@ class Bench:
         self.aims.append(entry)
         verdict = "" if met is None else f" (goal {entry['goal']}): {'met' if met else 'NOT met'}"
         print(f"  {'aim' if goal is not None else 'figure'}: {what}: {entry['ratio']}{verdict}", flush=True)
+
+    def aim_ratios(
+        self,
+        what: str,
+        ours: Sequence[float],
+        peer: Sequence[float],
+        *,
+        peer_name: str,
+        goal: float | None,
+        unit: str,
+        scale: float = 1.0,
+    ) -> None:
+        """`aim` from the samples of interleaved rounds: their medians (times `scale`, in `unit`), and
+        the ratio round by round, with its spread."""
+        per_round = ratios(ours, peer)
+        self.aim(
+            what,
+            ours=f"{median(ours) * scale:.0f} {unit}",
+            peer=f"{median(peer) * scale:.0f} {unit}",
+            peer_name=peer_name,
+            ratio=median(per_round),
+            spread=f"{min(per_round):.2f}-{max(per_round):.2f}",
+            goal=goal,
+        )
 
     def finish(self) -> None:
         target = os.environ.get("BENCH_RESULTS")

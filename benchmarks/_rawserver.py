@@ -18,11 +18,11 @@ import asyncio
 import datetime
 import json
 import re
-import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from functools import cache
+
+from _harness import server_process
 
 TOKEN = "bench-token"  # noqa: S105 (a benchmark token for a local server)
 VERSION = "f1d50bb24186c52daae319ca8366e53debdaa9e0ae7ff976e918df752732ccc4"
@@ -136,19 +136,9 @@ async def _main() -> None:
         await server.serve_forever()
 
 
-@contextmanager
-def raw_server() -> Iterator[str]:
-    """Start the server in its own process; yield its base URL."""
-    process = subprocess.Popen([sys.executable, __file__], stdout=subprocess.PIPE, text=True)  # noqa: S603 (ours)
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
-        if not base_url.startswith("http://"):
-            raise RuntimeError(f"the benchmark server did not start: {base_url!r}")
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(10)
+def raw_server() -> AbstractContextManager[str]:
+    """Start the server in its own process; the context yields its base URL."""
+    return server_process([sys.executable, __file__])
 
 
 if __name__ == "__main__":

@@ -28,16 +28,15 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import os
-import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import aiohttp
 import httpx
-from _harness import Bench, fmt_ratio, median, ratios, spread
+from _harness import Bench, fmt_ratio, interleave, median, ratios, server_process, spread
 from replicate.client import Client as ReplicateClient
 
 from extensions import calls
@@ -54,19 +53,9 @@ RAW_AIOHTTP = "raw aiohttp"
 HTTPX_ON_AIOHTTP = "raw httpx, aiohttp transport"
 
 
-@contextmanager
-def mock_server_process() -> Iterator[str]:
+def mock_server_process() -> AbstractContextManager[str]:
     command = [sys.executable, "-m", "mock_server", "--port", "0", "--token", TOKEN, "--speed", "1000"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603 (our own module)
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise RuntimeError(f"the mock server did not start: {url!r}")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
+    return server_process(command)
 
 
 class Sample:
@@ -94,16 +83,6 @@ async def run_concurrently(fetch: Fetch, requests: int, concurrency: int) -> Sam
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return Sample(wall / requests * 1e6, cpu / requests * 1e6, failures)
-
-
-def interleaved_rounds(contenders: dict[str, Callable[[], Sample]], rounds: int) -> dict[str, list[Sample]]:
-    names = list(contenders)
-    samples: dict[str, list[Sample]] = {name: [] for name in names}
-    for number in range(rounds):
-        shift = number % len(names)
-        for name in names[shift:] + names[:shift]:
-            samples[name].append(contenders[name]())
-    return samples
 
 
 def table(bench: Bench, title: str, samples: dict[str, list[Sample]], reference: str) -> None:
@@ -138,16 +117,7 @@ def aims(
     for attribute, label in metrics:
         mine = [getattr(sample, attribute) for sample in ours]
         theirs = [getattr(sample, attribute) for sample in peer]
-        per_round = ratios(mine, theirs)
-        bench.aim(
-            f"{what}, {label}",
-            ours=f"{median(mine):.0f} µs",
-            peer=f"{median(theirs):.0f} µs",
-            peer_name=peer_name,
-            ratio=median(per_round),
-            spread=f"{min(per_round):.2f}-{max(per_round):.2f}",
-            goal=goal,
-        )
+        bench.aim_ratios(f"{what}, {label}", mine, theirs, peer_name=peer_name, goal=goal, unit="µs")
 
 
 # --- sequential, sync --------------------------------------------------------------------------------
@@ -183,7 +153,7 @@ def sequential(bench: Bench, base_url: str, prediction_id: str, requests: int, r
     for fetch in fetches.values():  # warm-up: the connection, imports
         for _ in range(20):
             fetch()
-    samples = interleaved_rounds({name: timed(fetch) for name, fetch in fetches.items()}, rounds)
+    samples = interleave({name: timed(fetch) for name, fetch in fetches.items()}, rounds)
     table(
         bench,
         f"sequential sync GETs, {requests} per round, {rounds} rounds; µs per request",
@@ -283,16 +253,13 @@ async def concurrent(bench: Bench, base_url: str, prediction_id: str, requests: 
         "raw aiohttp",
         1.4,
     )
-    floor = [sample.cpu for sample in results[50][HTTPX_ON_AIOHTTP]]
-    per_round = ratios(floor, [sample.cpu for sample in results[50][RAW_AIOHTTP]])
-    bench.aim(
+    bench.aim_ratios(
         "raw httpx on the same aiohttp transport at concurrency 50, client CPU (the floor under httpx)",
-        ours=f"{median(floor):.0f} µs",
-        peer=f"{median([sample.cpu for sample in results[50][RAW_AIOHTTP]]):.0f} µs",
+        [sample.cpu for sample in results[50][HTTPX_ON_AIOHTTP]],
+        [sample.cpu for sample in results[50][RAW_AIOHTTP]],
         peer_name="raw aiohttp",
-        ratio=median(per_round),
-        spread=f"{min(per_round):.2f}-{max(per_round):.2f}",
         goal=None,
+        unit="µs",
     )
     at_50, at_500 = results[50][OURS_HTTPX], results[500][OURS_HTTPX]
     bench.aim(

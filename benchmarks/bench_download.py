@@ -27,28 +27,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _harness import Bench, fmt_ratio, median, ratios, spread
+from _harness import Bench, fmt_ratio, median, ratios, reset_peak, spread, status_bytes
 from _rawserver import TOKEN, raw_server
 
 CHUNK = 64 * 1024
 SYNC = ("ours: download", "raw httpx")
 ASYNC = ("ours: async_download (aiohttp)", "ours: async_download (httpx pool)", "raw aiohttp", "raw httpx async")
-
-
-def _status_bytes(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) * 1024
-    raise LookupError(field)
-
-
-def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")
-    except OSError:
-        pass
 
 
 def _download(contender: str, url: str, path: Path) -> None:
@@ -106,14 +90,14 @@ def _probe(contender: str, url: str, directory: str) -> None:
     # A new file each time, as a download usually makes: ext4 flushes a file that replaces
     # another by rename, or that was truncated, on close (auto_da_alloc), which would time the disk.
     path.unlink()
-    _reset_peak()
-    before = _status_bytes("VmRSS")
+    reset_peak()
+    before = status_bytes("VmRSS")
     cpu, wall = time.process_time(), time.perf_counter()
     _download(contender, url, path)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     size = path.stat().st_size
     path.unlink()
-    result = {"wall": wall, "cpu": cpu, "growth": _status_bytes("VmHWM") - before, "size": size}
+    result = {"wall": wall, "cpu": cpu, "growth": status_bytes("VmHWM") - before, "size": size}
     print(json.dumps(result))
 
 
@@ -183,15 +167,14 @@ def main() -> None:
         ("download() of", sync, "ours: download", "raw httpx", 1.1),
         ("async_download() of", in_async, "ours: async_download (aiohttp)", "raw aiohttp", 1.3),
     ):
-        walls = ratios([s["wall"] for s in results[ours]], [s["wall"] for s in results[peer]])
-        bench.aim(
+        bench.aim_ratios(
             f"{what} {mib} MiB, wall time",
-            ours=f"{median([s['wall'] for s in results[ours]]) * 1e3:.0f} ms",
-            peer=f"{median([s['wall'] for s in results[peer]]) * 1e3:.0f} ms",
+            [sample["wall"] for sample in results[ours]],
+            [sample["wall"] for sample in results[peer]],
             peer_name=peer,
-            ratio=median(walls),
-            spread=f"{min(walls):.2f}-{max(walls):.2f}",
             goal=goal,
+            unit="ms",
+            scale=1e3,
         )
     growths = [s["growth"] for name in (*SYNC, *ASYNC) for s in (sync | in_async)[name] if name.startswith("ours")]
     bench.note(

@@ -21,14 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
-from _harness import Bench
+from _harness import Bench, server_process
 
 from mock_server.models import ECHO
 
@@ -59,24 +56,6 @@ def serve_floor(body: bytes) -> None:
         await task
 
     asyncio.run(main())
-
-
-@contextmanager
-def process(command: list[str], stdin: bytes | None = None) -> Iterator[str]:
-    """Start a server process; its first stdout line is its base URL."""
-    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # noqa: S603 - our own code
-    try:
-        assert child.stdin is not None and child.stdout is not None
-        if stdin is not None:
-            child.stdin.write(stdin)
-        child.stdin.close()
-        base_url = child.stdout.readline().decode().strip()
-        if not base_url.startswith("http://"):
-            raise RuntimeError(f"server did not start: {base_url!r}")
-        yield base_url
-    finally:
-        child.terminate()
-        child.wait(10)
 
 
 async def load(base_url: str, path: str, seconds: float, connections: int) -> float:
@@ -135,13 +114,13 @@ def main() -> None:
     seconds, rounds = (0.5, 1) if bench.quick else (args.seconds, args.rounds)
 
     ours_command = [sys.executable, "-m", "mock_server", "--port", "0", "--token", TOKEN, "--speed", "1000"]
-    with process(ours_command) as ours:
+    with server_process(ours_command) as ours:
         headers = {"Authorization": f"Bearer {TOKEN}"}
         created = httpx.post(f"{ours}/v1/run", json={"model": ECHO, "input": {"n": 1}}, headers=headers)
         path = f"/v1/predictions/{created.json()['data']['id']}"
         body = httpx.get(ours + path, headers=headers).content
         floor_command = [sys.executable, __file__, "--serve-floor"]
-        with process(floor_command, stdin=body) as floor:
+        with server_process(floor_command, stdin=body) as floor:
             results: dict[str, list[float]] = {"mock server": [], "floor (bare Starlette)": []}
             for _ in range(rounds):
                 results["mock server"].append(asyncio.run(load(ours, path, seconds, args.connections)))

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from _harness import Bench, fmt_ratio, interleave, median, ratios, spread
+from _harness import Bench, fmt_ratio, interleave, median, ratios, reset_peak, spread, status_bytes
 from _rawserver import TOKEN, pieces, prediction_json, raw_server
 from httpx_sse import connect_sse
 
@@ -133,36 +133,18 @@ def scaling(bench: Bench, base_url: str, counts: list[int], rounds: int) -> None
         ["contender", *(f"{count:,}" for count in counts), f"{counts[-1]:,} vs {counts[0]:,}"],
         growth,
     )
-    largest = ratios(at_largest["wait()"], at_largest["stream_prediction"])
-    bench.aim(
+    bench.aim_ratios(
         f"wait() on a {counts[-1]:,}-piece stream, CPU",
-        ours=f"{median(at_largest['wait()']) * 1e3:.1f} ms",
-        peer=f"{median(at_largest['stream_prediction']) * 1e3:.1f} ms",
+        at_largest["wait()"],
+        at_largest["stream_prediction"],
         peer_name="stream_prediction",
-        ratio=median(largest),
-        spread=f"{min(largest):.2f}-{max(largest):.2f}",
         goal=1.5,
+        unit="ms",
+        scale=1e3,
     )
 
 
 # --- memory, in a fresh process per contender ----------------------------------------------------------
-
-
-def _status_bytes(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) * 1024
-    raise LookupError(field)
-
-
-def _reset_peak() -> None:
-    """Make VmHWM the resident set as it is now (Linux 4.0+), so that only what follows counts."""
-    try:
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")
-    except OSError:  # an older kernel: the warm-up's peak may then count too
-        pass
 
 
 def _probe(contender: str, base_url: str, count: int) -> None:
@@ -172,8 +154,8 @@ def _probe(contender: str, base_url: str, count: int) -> None:
     http = client.get_httpx_client()
     http.get(f"{base_url}/v1/predictions/p1").read()  # warm-up: modules and the connection
     list(stream_prediction(client, streaming(base_url, 1)))
-    _reset_peak()
-    before = _status_bytes("VmRSS")
+    reset_peak()
+    before = status_bytes("VmRSS")
     text_length = 0
     if contender == "stream_prediction":
         text = stream_prediction(client, prediction)
@@ -189,7 +171,7 @@ def _probe(contender: str, base_url: str, count: int) -> None:
     elif contender == "wait()":
         wait(client, prediction)
         text_length = len("".join(pieces(count)))
-    print(json.dumps({"growth": _status_bytes("VmHWM") - before, "text_length": text_length}))
+    print(json.dumps({"growth": status_bytes("VmHWM") - before, "text_length": text_length}))
 
 
 def _growth(base_url: str, contender: str, count: int) -> int:

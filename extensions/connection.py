@@ -49,10 +49,9 @@ DEFAULT_BASE_URL = "https://fqpedg8vi2.ap-northeast-1.awsapprunner.com"
 # These bound each wait for the server; DEFAULT_CALL_TIMEOUT (120 s) bounds each call whole, and
 # DEFAULT_RUN_TIMEOUT (600 s) each run and stream, whose read timeout it also is.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-# Measured by benchmarks/bench_calls.py (async GETs of a prediction against the mock server over
-# loopback, 2 cores, four runs): per request, the aiohttp transport took 0.69-0.87x the time of
-# httpx's own at concurrency 1 and 0.27-0.34x at concurrency 50, where httpx's connection pool
-# slows down. So async calls use it whenever httpx-aiohttp (the `fast` extra) is installed.
+# Measured by benchmarks/bench_calls.py (BENCHMARKS.md): per async GET, the aiohttp transport
+# costs a fraction of httpx's own pool, the more so at high concurrency, where httpx's pool slows
+# down. So async calls use it whenever httpx-aiohttp (the `fast` extra) is installed.
 FAST_ASYNC_BY_DEFAULT = True
 
 

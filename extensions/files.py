@@ -31,7 +31,7 @@ __all__ = ["ProgressCallback", "async_download", "download", "download_path", "e
 
 ProgressCallback = Callable[[int, int | None], object]
 # None: chunks as the transport reads them (at most 64 KiB from httpx's pool or aiohttp). A size
-# makes httpx cut and join them to it, a copy of every byte (a 256 MiB async download took 1.4x
+# makes httpx cut and join them to it, a copy of every byte (a 256 MiB async download took 1.2x
 # longer with 64 KiB than without).
 DEFAULT_CHUNK_SIZE: int | None = None
 # async_download writes in the event loop while writes are quick (into the page cache, ~25 us for

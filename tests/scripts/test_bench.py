@@ -59,13 +59,12 @@ def test_the_report_has_the_run_each_benchmark_and_every_failure(
     write(benchmarks, "_helper.py", 'raise SystemExit("a helper is not a benchmark")\n')
     output = tmp_path / "report.md"
 
-    code = bench.main(["--quick", "--output", str(output), "--benchmarks", str(benchmarks)])
+    code = bench.main(["--output", str(output), "--benchmarks", str(benchmarks)])
 
     assert code == 1  # one failed
     report = output.read_text()
     for expected in (
         "## The run",
-        "(a --quick smoke run)",
         "- CPU: ",
         "- packages: httpx ",
         "load average (1 min) during the run: ",
@@ -73,7 +72,7 @@ def test_the_report_has_the_run_each_benchmark_and_every_failure(
         "**exit 3**",
         "**failed**: bench_failing.py",
         "A benchmark that uses the harness.",
-        "quick=True",
+        "quick=False",
         "**a table**",
         "| peer \\| pipe | 2 |",
         "a note",
@@ -89,6 +88,34 @@ def test_the_report_has_the_run_each_benchmark_and_every_failure(
     # Aims come before figures held to no goal.
     assert report.index("| held to a goal") < report.index("| a figure")
     assert "wrote" in capsys.readouterr().out
+
+
+def test_a_quick_run_skips_what_has_no_quick_version(
+    bench: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    benchmarks = tmp_path / "benchmarks"
+    benchmarks.mkdir()
+    write(benchmarks, "bench_plain.py", 'raise SystemExit("not run in a quick run")\n')
+    write(
+        benchmarks,
+        "bench_harnessed.py",
+        f"""
+        import sys
+        sys.path.insert(0, {str(ROOT / "benchmarks")!r})
+        from _harness import Bench
+
+        bench = Bench(None)
+        bench.parse()
+        bench.note(f"quick={{bench.quick}}")
+        bench.finish()
+        """,
+    )
+    output = tmp_path / "report.md"
+    assert bench.main(["--quick", "--output", str(output), "--benchmarks", str(benchmarks)]) == 0
+    report = output.read_text()
+    assert "(a --quick smoke run)" in report and "quick=True" in report
+    assert "bench_plain" not in report
+    assert "--quick skips what does not use benchmarks/_harness.py: bench_plain.py" in capsys.readouterr().out
 
 
 def test_a_quick_run_of_a_real_benchmark(bench: Any, tmp_path: Path) -> None:

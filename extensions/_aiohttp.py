@@ -8,6 +8,8 @@ bench_download.py to cost more than aiohttp itself:
 - headers go to aiohttp as a list of pairs (httpx's `Headers` as a mapping is decoded per key);
 - errors are mapped in `except` clauses, not context managers entered per request and per chunk;
 - the `ClientTimeout` of each set of timeouts is made once;
+- the aiohttp session keeps no cookies (`DummyCookieJar`): httpx's client does, and sends them;
+  a second jar in aiohttp would add what httpx's does not hold (and costs a lookup per request);
 - a small body of known length and no content coding (a prediction) is read at once and handed to
   httpx whole, as a `MockTransport` response is: no stream to pass its one chunk through httpx's
   generators (the read is within the request's timeouts and deadline, like the headers').
@@ -78,6 +80,24 @@ class MappedAiohttpTransport(AiohttpTransport):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._timeouts: dict[tuple[float | None, float | None, float | None], aiohttp.ClientTimeout] = {}
+
+    def get_client(self) -> aiohttp.ClientSession:
+        """The session httpx-aiohttp makes (its connector and limits), with no cookie jar of its own."""
+        if self.client is not None:  # a session, or a factory, of the caller's
+            return super().get_client()
+        limit = self.limits.max_connections or 0  # aiohttp's "no limit" is 0, httpx's None
+        if self.uds:
+            connector: aiohttp.BaseConnector = aiohttp.UnixConnector(
+                path=self.uds, keepalive_timeout=self.limits.keepalive_expiry, limit=limit
+            )
+        else:
+            connector = aiohttp.TCPConnector(
+                keepalive_timeout=self.limits.keepalive_expiry,
+                ssl=self.ssl_context,
+                local_addr=(self.local_address, 0) if self.local_address else None,
+                limit=limit,
+            )
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
         timeout = request.extensions.get("timeout") or {}

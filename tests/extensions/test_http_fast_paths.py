@@ -130,3 +130,31 @@ def test_a_response_without_cookies_is_not_handed_to_the_cookie_jar(monkeypatch:
     _http.send(client, {"method": "get", "url": "/v1/1"}, idempotent=True)
     _http.send(client, {"method": "get", "url": "/v1/2"}, idempotent=True)
     assert [str(response.url) for response in handed] == ["https://api.example.com/v1/2"]
+
+
+def test_on_the_aiohttp_transport_httpx_alone_keeps_and_sends_cookies() -> None:
+    # aiohttp's session would keep a jar of its own and add its cookies to every request, even
+    # those httpx's jar no longer holds.
+    import anyio
+
+    from tests.hostile.rawserver import Connection, RawServer
+
+    def handler(connection: Connection) -> None:
+        while True:
+            request = connection.request()
+            cookie = "Set-Cookie: session=abc; Path=/\r\n" if request.path == "/login" else ""
+            connection.send(f"HTTP/1.1 200 OK\r\n{cookie}Content-Length: 2\r\n\r\n{{}}".encode())
+
+    async def main(base_url: str) -> None:
+        client = connect(TOKEN, base_url, fast_async=True)
+        http = client.get_async_httpx_client()
+        await _http.async_send(client, {"method": "get", "url": "/login"}, idempotent=True)
+        await _http.async_send(client, {"method": "get", "url": "/a"}, idempotent=True)
+        http.cookies.clear()
+        await _http.async_send(client, {"method": "get", "url": "/b"}, idempotent=True)
+        await client.aclose()
+
+    with RawServer(handler) as server:
+        anyio.run(main, server.base_url.replace("127.0.0.1", "localhost"))  # aiohttp keeps no cookie of an IP
+    sent = {request.path: request.headers.get("cookie") for request in server.requests}
+    assert sent == {"/login": None, "/a": "session=abc", "/b": None}

@@ -31,7 +31,12 @@ def answering(*statuses: Any) -> Handler:
         data = harness.prediction_json(connection.server.base_url, status=next(sequence))
         del data["urls"]["stream"]
         body = json.dumps({"data": data}).encode()
-        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        # One request per connection, and said so: a client that reused a connection the server had
+        # just closed would see a reset, and a create is not sent twice.
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
         connection.send(head.encode() + body)
 
     return handle

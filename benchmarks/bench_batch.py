@@ -37,12 +37,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import attrs
 
 from extensions import async_batch, async_create, async_wait, batch, connect
 from extensions.errors import APIError
@@ -56,22 +58,46 @@ SPEED = 1000.0
 # --- the mock server, in a process of its own ---------------------------------------------------
 
 
+class RequestCounter:
+    """ASGI middleware of the benchmark's server: answers counted by method and status."""
+
+    def __init__(self, app: Any, counts: Counter[str]) -> None:
+        self.app = app
+        self.counts = counts
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+
+        async def counted(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                self.counts[f"{method} {message['status']}"] += 1
+            await send(message)
+
+        await self.app(scope, receive, counted)
+
+
 def serve(rate: float | None, burst: int) -> None:
-    """Child process: a mock server (with a rate limit on creates), until stdin closes."""
+    """Child process: a mock server (with a rate limit on creates) until stdin closes; each line
+    `counts` on stdin is answered with the requests counted since the last one (JSON)."""
     from mock_server.testing import MockServer
 
-    with MockServer(tokens=(TOKEN,), speed=SPEED, faults=True) as server:
+    counts: Counter[str] = Counter()
+    with MockServer(tokens=(TOKEN,), speed=SPEED, faults=True, record_requests=False) as server:
         if rate is not None:
             server.rate_limit("POST /v1/predictions", rate, burst=burst)
         print(server.base_url, flush=True)
-        sys.stdin.read()
-        if rate is not None:
-            created = sum(1 for request in server.requests if request.method == "POST")
-            print(json.dumps({"creates": created}), flush=True)
+        for line in sys.stdin:
+            if line.strip() == "counts":
+                taken = dict(counts)
+                counts.clear()
+                print(json.dumps(taken), flush=True)
 
 
 @contextmanager
-def mock_server_process(rate: float | None = None, burst: int = 1) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def mock_server_process(rate: float | None = None, burst: int = 1) -> Iterator[tuple[str, MockServerProcess]]:
     command = [sys.executable, __file__, "--serve", "--rate", str(rate or 0), "--burst", str(burst)]
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # noqa: S603
     try:
@@ -79,20 +105,42 @@ def mock_server_process(rate: float | None = None, burst: int = 1) -> Iterator[t
         url = process.stdout.readline().strip()
         if not url.startswith("http"):
             raise RuntimeError(f"the mock server did not start: {url!r}")
-        yield url, process
+        yield url, MockServerProcess(process)
     finally:
-        if process.poll() is None:
-            process.terminate()
+        if process.stdin is not None:
+            process.stdin.close()
         process.wait(30)
 
 
-def server_creates(process: subprocess.Popen[str]) -> int:
-    """Stop the server and read how many creating requests it received (its log holds 10,000 at most)."""
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.close()
-    line = process.stdout.readline()
-    process.wait(30)
-    return int(json.loads(line)["creates"])
+@attrs.frozen
+class Requests:
+    """What the server answered one contender."""
+
+    creates: int  # POST /v1/predictions, whatever the answer
+    refused: int  # of those, answered 429
+    gets: int
+    other: int
+
+    @classmethod
+    def of(cls, counts: dict[str, int]) -> Requests:
+        def total(method: str, status: str = "") -> int:
+            return sum(n for key, n in counts.items() if key.startswith(f"{method} {status}"))
+
+        creates, gets = total("POST"), total("GET")
+        return cls(creates, total("POST", "429"), gets, sum(counts.values()) - creates - gets)
+
+
+class MockServerProcess:
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.pid = process.pid
+
+    def requests(self) -> Requests:
+        """The requests answered since the last call."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write("counts\n")
+        self.process.stdin.flush()
+        return Requests.of(json.loads(self.process.stdout.readline()))
 
 
 # --- 1. speed -------------------------------------------------------------------------------------
@@ -148,7 +196,9 @@ def bench_speed(count: int, concurrency: int, rounds: int) -> None:
     times: dict[str, list[float]] = {name: [] for name in names}
     client_cpu: dict[str, list[float]] = {name: [] for name in names}
     server_cpu: dict[str, list[float]] = {name: [] for name in names}
+    requests: dict[str, list[Requests]] = {name: [] for name in names}
     with mock_server_process() as (base_url, server), tempfile.TemporaryDirectory() as folder:
+        server.requests()
         for round_number in range(rounds):
             for name in names:
                 output = Path(folder) / f"results-{round_number}.jsonl" if "file" in name else None
@@ -162,14 +212,21 @@ def bench_speed(count: int, concurrency: int, rounds: int) -> None:
                 times[name].append(time.perf_counter() - started)
                 client_cpu[name].append(time.process_time() - cpu)
                 server_cpu[name].append(cpu_seconds(server.pid) - server_started)
+                requests[name].append(server.requests())
                 assert done == count, f"{name}: {done} of {count} succeeded"
     floor = statistics.median(times["raw aiohttp"])
-    print(f"{'contender':<22}{'median s':>10}{'best s':>10}{'ratio':>8}{'client CPU s':>14}{'server CPU s':>14}")
+    print(
+        f"{'contender':<22}{'median s':>10}{'best s':>10}{'ratio':>8}{'client CPU s':>14}{'server CPU s':>14}"
+        f"{'creates/input':>15}{'GETs/input':>12}"
+    )
     for name, values in times.items():
         median = statistics.median(values)
+        creates = statistics.median(counted.creates for counted in requests[name]) / count
+        gets = statistics.median(counted.gets for counted in requests[name]) / count
         print(
             f"{name:<22}{median:>10.2f}{min(values):>10.2f}{median / floor:>8.2f}"
             f"{statistics.median(client_cpu[name]):>14.2f}{statistics.median(server_cpu[name]):>14.2f}"
+            f"{creates:>15.3f}{gets:>12.3f}"
         )
 
 
@@ -203,14 +260,14 @@ def bench_rate(count: int, concurrency: int, rate: float, burst: int) -> None:
     inputs = [{"n": n} for n in range(count)]
     print(f"{'contender':<10}{'creates/input':>15}{'429 share':>11}{'lost':>6}{'seconds':>9}")
     for name in ("naive", "ours"):
-        with mock_server_process(rate, burst) as (base_url, process):
+        with mock_server_process(rate, burst) as (base_url, server):
             started = time.perf_counter()
             if name == "naive":
                 done = asyncio.run(naive(base_url, inputs, concurrency))
             else:
                 done = asyncio.run(ours(base_url, inputs, concurrency))
             seconds = time.perf_counter() - started
-            created = server_creates(process)
+            created = server.requests().creates
         print(f"{name:<10}{created / count:>15.2f}{(created - done) / created:>11.0%}{count - done:>6}{seconds:>9.1f}")
 
 

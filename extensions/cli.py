@@ -348,6 +348,16 @@ def _fail(message: str, code: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; its exit code. Ctrl-C at any moment, starting up included, exits 130 with one line."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    # Parsing imports the generated models (for `create --help` options) and `connect` the SDK:
+    # a Ctrl-C during either is an interruption like any other, not an import traceback.
     args = build_parser().parse_args(argv)
     from ._security import redacted_output
     from .connection import TOKEN_ENV, connect
@@ -375,8 +385,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), EXIT_USAGE)
     except OSError as error:  # a local file: an input to read, a download to write
         return _fail(str(error), EXIT_API_ERROR)
-    except KeyboardInterrupt:
-        return _fail("interrupted", EXIT_INTERRUPTED)
     return EXIT_OK if code is None else code
 
 

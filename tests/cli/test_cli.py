@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -240,6 +241,44 @@ def test_an_interruption_exits_130_and_cancels_what_create_wait_created(
     assert (code, out, err) == (EXIT_INTERRUPTED, "", "inference-api: interrupted\n")
     paths = [request.path for request in mock_server.requests if request.method == "POST"]
     assert len(paths) == 2 and paths[0] == "/v1/predictions" and paths[1].endswith("/cancel")
+
+
+@pytest.mark.parametrize("stage", ["parsing", "connecting"])
+def test_ctrl_c_while_starting_up_exits_130_with_one_line(
+    stage: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from extensions import _requests, connection
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    # Parsing `create` imports the generated models for its options; then `connect` imports the SDK.
+    if stage == "parsing":
+        monkeypatch.setattr(_requests, "add_request_options", interrupted)
+    else:
+        monkeypatch.setattr(connection, "connect", interrupted)
+    code = main(["--token", "t0ken", "create", version(ECHO), "-i", "n=1"])
+    assert (code, capsys.readouterr()) == (EXIT_INTERRUPTED, ("", "inference-api: interrupted\n"))
+
+
+def test_a_real_sigint_during_start_up_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    script = tmp_path / "slow_start.py"
+    script.write_text(
+        "import sys, time\n"
+        "import extensions.connection as connection\n"
+        "def slow_connect(*args, **kwargs):\n"
+        "    print('connecting', file=sys.stderr, flush=True)\n"
+        "    time.sleep(60)\n"
+        "connection.connect = slow_connect\n"
+        "from extensions.cli import main\n"
+        "sys.exit(main(['--token', 't0ken', 'get', 'abc']))\n"
+    )
+    process = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    assert process.stderr.readline() == "connecting\n"
+    process.send_signal(signal.SIGINT)
+    assert process.wait(30) == EXIT_INTERRUPTED
+    assert process.stderr.read() == "inference-api: interrupted\n", "one line, no traceback"
 
 
 def test_an_unreachable_host_reports_its_attempts_once(capsys: pytest.CaptureFixture[str]) -> None:

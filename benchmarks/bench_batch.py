@@ -13,14 +13,23 @@ HTTP, polling and its own overhead.
      time with a semaphore, no typed parsing, no retries, no results file: a floor;
    - SDK calls: the same loop with `async_create` + `async_wait` (httpx on the aiohttp
      transport, typed errors, retries): what the batch engine itself adds is ours minus this.
-   Rounds alternate the contenders; printed: median and best seconds, ratio to raw aiohttp.
-2. Rate limits: the server lets through R creates a second (a token bucket, `RateLimit`, R = 150
-   and 300 by default); above that it answers 429 with `Retry-After`. N inputs, concurrency 200.
-   - ours: `async_batch`: 429s pause every worker and the concurrency adapts;
-   - naive: what users write today, `asyncio.gather` of `async_create` + `async_wait` under a
-     semaphore of 200, each call retried by the client's own policy (429 honoured, 4 attempts).
-   Printed: creating requests per input (1.0 is the minimum), the share of creates answered
-   429, inputs lost, seconds (N / R is the minimum).
+   Rounds alternate the contenders; printed: median and best seconds, ratio to raw aiohttp,
+   client and server CPU seconds, and the creates and polls per input each made (counted by
+   the server): every contender should make the same requests.
+2. Rate limits, N inputs at concurrency 200, two cases:
+   - a rate-limited server: it lets through R creates a second (a token bucket, `RateLimit`,
+     bursts of 20) and answers the rest 429 with `Retry-After`. By default R is calibrated in
+     each run (short runs, bisection) so that the naive client sees about 30% of its creates
+     answered 429, since that share depends on how fast the client is;
+   - random refusals: the server answers a random 30% of creates 429 (no `Retry-After`),
+     whatever the load. Nothing avoids them: 1 / (1 - 0.3) = 1.43 creates per input is the
+     floor for any client that finishes every input.
+   Contenders: ours, `async_batch`: 429s pause every worker and the concurrency adapts; naive,
+   what users write today: `asyncio.gather` of `async_create` + `async_wait` under a semaphore
+   of 200, each call retried by the client's own policy (429 honoured, 4 attempts).
+   Printed per input: creates (429s included), the share answered 429, polls, all requests and
+   their ratio to the minimum (one create and one poll per input: an echo prediction is final
+   at its first poll), inputs lost, seconds (N / R is the floor).
 3. Memory: 100,000 echo inputs read from a file, results written to a file, by `batch` in a
    fresh process; its RSS sampled as results come. Printed: RSS after the first 1,000 results,
    the highest, and the growth.
@@ -32,6 +41,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -79,15 +89,55 @@ class RequestCounter:
         await self.app(scope, receive, counted)
 
 
-def serve(rate: float | None, burst: int) -> None:
-    """Child process: a mock server (with a rate limit on creates) until stdin closes; each line
-    `counts` on stdin is answered with the requests counted since the last one (JSON)."""
+class RandomRefusals:
+    """ASGI middleware of the benchmark's server: a random `share` of creates answered 429 (no
+    `Retry-After`), whatever the load: unlike a rate limit, nothing a client does avoids them."""
+
+    def __init__(self, app: Any, share: float) -> None:
+        self.app = app
+        self.share = share
+        self.random = random.Random(11)  # noqa: S311 (a benchmark's dice)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == "/v1/predictions"
+            and self.random.random() < self.share
+        ):
+            body = b'{"detail":"Too Many Requests"}'
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+@attrs.frozen
+class Limits:
+    """What the benchmark's server does to creates: a rate limit (creates/s, burst), random 429s."""
+
+    rate: float | None = None
+    burst: int = 20
+    refuse_share: float = 0.0
+
+    def options(self) -> list[str]:
+        return ["--rate", str(self.rate or 0), "--burst", str(self.burst), "--refuse-share", str(self.refuse_share)]
+
+
+def serve(limits: Limits) -> None:
+    """Child process: a mock server until stdin closes; each line `counts` on stdin is answered
+    with the requests counted since the last one (JSON)."""
     from mock_server.testing import MockServer
 
     counts: Counter[str] = Counter()
-    with MockServer(tokens=(TOKEN,), speed=SPEED, faults=True, record_requests=False) as server:
-        if rate is not None:
-            server.rate_limit("POST /v1/predictions", rate, burst=burst)
+    server = MockServer(tokens=(TOKEN,), speed=SPEED, faults=True, record_requests=False)
+    if limits.refuse_share:
+        server.app.add_middleware(RandomRefusals, share=limits.refuse_share)
+    server.app.add_middleware(RequestCounter, counts=counts)  # outermost: sees every answer
+    with server:
+        if limits.rate:
+            server.rate_limit("POST /v1/predictions", limits.rate, burst=limits.burst)
         print(server.base_url, flush=True)
         for line in sys.stdin:
             if line.strip() == "counts":
@@ -97,8 +147,8 @@ def serve(rate: float | None, burst: int) -> None:
 
 
 @contextmanager
-def mock_server_process(rate: float | None = None, burst: int = 1) -> Iterator[tuple[str, MockServerProcess]]:
-    command = [sys.executable, __file__, "--serve", "--rate", str(rate or 0), "--burst", str(burst)]
+def mock_server_process(limits: Limits | None = None) -> Iterator[tuple[str, MockServerProcess]]:
+    command = [sys.executable, __file__, "--serve", *(limits or Limits()).options()]
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # noqa: S603
     try:
         assert process.stdout is not None
@@ -255,20 +305,69 @@ async def naive(base_url: str, inputs: list[dict[str, Any]], concurrency: int) -
     return sum(outcomes)
 
 
-def bench_rate(count: int, concurrency: int, rate: float, burst: int) -> None:
-    print(f"\n## rate limits: {count:,} echo inputs at concurrency {concurrency}; {rate:g} creates/s allowed")
+Outcome = tuple[Requests, int, float]  # the requests a contender made, inputs succeeded, seconds
+
+
+def run_limited(name: str, count: int, concurrency: int, limits: Limits) -> Outcome:
+    """One contender against a server with `limits`: its requests, inputs succeeded, seconds."""
     inputs = [{"n": n} for n in range(count)]
-    print(f"{'contender':<10}{'creates/input':>15}{'429 share':>11}{'lost':>6}{'seconds':>9}")
+    with mock_server_process(limits) as (base_url, server):
+        started = time.perf_counter()
+        if name == "naive":
+            done = asyncio.run(naive(base_url, inputs, concurrency))
+        else:
+            done = asyncio.run(ours(base_url, inputs, concurrency))
+        return server.requests(), done, time.perf_counter() - started
+
+
+def calibrate(count: int, concurrency: int, burst: int, target: float = 0.30) -> tuple[float, Outcome]:
+    """The creates/s at which the naive client sees about `target` of its creates answered 429,
+    and that naive run.
+
+    How often a client is refused depends on how fast it is (and a short run, dominated by its
+    first burst, sees more than a long one), so the rate is looked for in each run, with runs of
+    the benchmark's own length: bisection on a log scale until the share is within 2.5 points.
+    """
+    low, high, rate = 30.0, 3000.0, 300.0
+    for _ in range(8):
+        outcome = run_limited("naive", count, concurrency, Limits(rate, burst))
+        requests = outcome[0]
+        share = requests.refused / requests.creates
+        print(f"  {rate:.0f} creates/s allowed: naive sees {share:.1%} of its creates answered 429")
+        if abs(share - target) <= 0.025:
+            break
+        low, high = (rate, high) if share > target else (low, rate)
+        rate = (low * high) ** 0.5
+    return rate, outcome
+
+
+def bench_rate(count: int, concurrency: int, limits: Limits | None, burst: int) -> None:
+    """`ours` against `naive`; requests per input against the minimum (one create and one poll each:
+    an echo prediction is final at its first poll). `limits` None: calibrated, see `calibrate`."""
+    outcomes: dict[str, Outcome] = {}
+    if limits is None:
+        print(f"\n## rate limits: calibrating the server's rate on {count:,} inputs")
+        rate, outcomes["naive"] = calibrate(count, concurrency, burst)
+        limits = Limits(rate, burst)
+    if limits.rate:
+        what = f"the server allows {limits.rate:.0f} creates/s (bursts of {limits.burst})"
+    else:
+        what = f"the server answers a random {limits.refuse_share:.0%} of creates 429"
+    print(f"\n## rate limits: {count:,} echo inputs at concurrency {concurrency}; {what}")
+    print(
+        f"{'contender':<10}{'creates/input':>15}{'429 share':>11}{'GETs/input':>12}{'requests/input':>16}"
+        f"{'x minimum':>11}{'lost':>6}{'seconds':>9}"
+    )
     for name in ("naive", "ours"):
-        with mock_server_process(rate, burst) as (base_url, server):
-            started = time.perf_counter()
-            if name == "naive":
-                done = asyncio.run(naive(base_url, inputs, concurrency))
-            else:
-                done = asyncio.run(ours(base_url, inputs, concurrency))
-            seconds = time.perf_counter() - started
-            created = server.requests().creates
-        print(f"{name:<10}{created / count:>15.2f}{(created - done) / created:>11.0%}{count - done:>6}{seconds:>9.1f}")
+        if name not in outcomes:
+            outcomes[name] = run_limited(name, count, concurrency, limits)
+        requests, done, seconds = outcomes[name]
+        total = requests.creates + requests.gets + requests.other
+        print(
+            f"{name:<10}{requests.creates / count:>15.3f}{requests.refused / requests.creates:>11.1%}"
+            f"{requests.gets / count:>12.3f}{total / count:>16.3f}{total / (2 * count):>11.3f}"
+            f"{count - done:>6}{seconds:>9.1f}"
+        )
 
 
 # --- 3. memory ------------------------------------------------------------------------------------
@@ -328,14 +427,20 @@ def main() -> None:
     parser.add_argument("--rate-count", type=int, default=3_000, help="inputs of the rate-limit benchmark")
     parser.add_argument("--memory-count", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=200)
-    parser.add_argument("--rates", default="150,300", help="creates per second the server allows (one run each)")
+    parser.add_argument(
+        "--rates",
+        default="auto",
+        help="creates/s the server allows, one run each; auto: where a naive client sees 30%% of 429s",
+    )
     parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument("--refuse-share", type=float, default=0.3, help="the random case: share of creates refused")
+    parser.add_argument("--random-count", type=int, default=1_000, help="inputs of the random-429 case")
     parser.add_argument("--rate", type=float, default=0.0, help=argparse.SUPPRESS)  # for --serve
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-run", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.rate or None, args.burst)
+        serve(Limits(args.rate or None, args.burst, args.refuse_share))
         return
     if args.memory_run:
         base_url, inputs, output, concurrency = args.memory_run
@@ -347,7 +452,10 @@ def main() -> None:
         bench_speed(args.count, args.concurrency, args.rounds)
     if "rate" in chosen:
         for rate in args.rates.split(","):
-            bench_rate(args.rate_count, args.concurrency, float(rate), args.burst)
+            limits = None if rate == "auto" else Limits(float(rate), args.burst)
+            bench_rate(args.rate_count, args.concurrency, limits, args.burst)
+        if args.refuse_share:
+            bench_rate(args.random_count, args.concurrency, Limits(refuse_share=args.refuse_share), args.burst)
     if "memory" in chosen:
         bench_memory(args.memory_count, args.concurrency)
 

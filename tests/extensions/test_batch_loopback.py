@@ -336,6 +336,24 @@ async def test_cancelling_the_async_task_records_the_creates_in_flight(slow: Moc
     assert len({line["id"] for line in lines}) == creates(slow) > 0, "each create answered after the cancel is recorded"
 
 
+@pytest.mark.anyio
+async def test_stop_from_another_thread_stops_the_batch(slow: MockServer, tmp_path: Path) -> None:
+    output = tmp_path / "results.jsonl"
+    async with (
+        connect(slow.token, slow.base_url) as client,
+        async_batch(client, LLAMA, [SLOW_INPUT] * 40, concurrency=8, output=output) as engine,
+    ):
+        first = await engine.__anext__()
+        stopper = threading.Thread(target=engine.stop)  # as a Ray actor's stop() may be called
+        stopper.start()
+        stopper.join()
+        rest = [result async for result in engine]
+    assert engine.stopped and not engine.completed and first.succeeded
+    lines = lines_of(output)
+    assert len({line["id"] for line in lines}) == creates(slow) < 40, "every create recorded, none after the stop"
+    assert len({line["index"] for line in lines if line["status"] == "succeeded"}) == 1 + len(rest)
+
+
 def test_a_results_file_that_cannot_be_written_stops_the_batch_with_its_error(
     mock_server: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -366,7 +366,8 @@ class AsyncBatch:
         self._ordered = ordered
         self._results_file = _ResultsFile(Path(output)) if output is not None else None
         self._timeout = timeout
-        self._poll_interval = poll_interval
+        # One schedule for every wait: `async_wait` would build (and validate) one per input.
+        self._poll_interval = PollSchedule() if poll_interval is None else poll_interval
         self._cancel_on_stop = cancel_on_stop
         self._shard = _shard
         self._recording = self._results_file is not None or _shard is not None

@@ -9,7 +9,8 @@ file in a temporary directory; rounds are interleaved. Contenders:
   and `iter_bytes()` written to a file (no atomic rename, no deadline, no typed errors);
 - async: ours `async_download` (on the aiohttp transport, what `connect()` picks with the `fast`
   extra, and on httpx's own pool) against raw aiohttp, `session.get(url)` and
-  `content.iter_chunked(64 KiB)` written to a file from the event loop, and raw `httpx.AsyncClient`.
+  `content.iter_chunked(64 KiB)` written to a file from the event loop, and raw `httpx.AsyncClient`
+  on its own pool and on the SDK's aiohttp transport (the least httpx itself costs there).
 
 Printed: wall time (median and spread), MB/s, CPU time, and the peak resident set growth during
 the download. Aims: sync at most 1.1x raw httpx, async at most 1.3x raw aiohttp, memory flat.
@@ -32,7 +33,14 @@ from _rawserver import TOKEN, raw_server
 
 CHUNK = 64 * 1024
 SYNC = ("ours: download", "raw httpx")
-ASYNC = ("ours: async_download (aiohttp)", "ours: async_download (httpx pool)", "raw aiohttp", "raw httpx async")
+HTTPX_ON_AIOHTTP = "raw httpx async, aiohttp transport"
+ASYNC = (
+    "ours: async_download (aiohttp)",
+    "ours: async_download (httpx pool)",
+    "raw aiohttp",
+    "raw httpx async",
+    HTTPX_ON_AIOHTTP,
+)
 
 
 def _download(contender: str, url: str, path: Path) -> None:
@@ -40,6 +48,7 @@ def _download(contender: str, url: str, path: Path) -> None:
     import aiohttp
     import httpx
 
+    from extensions._aiohttp import MappedAiohttpTransport
     from extensions.connection import connect
     from extensions.files import async_download, download
 
@@ -69,10 +78,11 @@ def _download(contender: str, url: str, path: Path) -> None:
                         out.write(chunk)
 
         asyncio.run(raw_aiohttp())
-    elif contender == "raw httpx async":
+    elif contender in ("raw httpx async", HTTPX_ON_AIOHTTP):
 
         async def raw_httpx_async() -> None:
-            async with httpx.AsyncClient() as http, http.stream("GET", url) as response:
+            transport = MappedAiohttpTransport() if contender == HTTPX_ON_AIOHTTP else None
+            async with httpx.AsyncClient(transport=transport) as http, http.stream("GET", url) as response:
                 response.raise_for_status()
                 with open(path, "wb") as out:  # noqa: ASYNC230 (as users of httpx write it)
                     async for chunk in response.aiter_bytes():
@@ -176,6 +186,15 @@ def main() -> None:
             unit="ms",
             scale=1e3,
         )
+    bench.aim_ratios(
+        f"raw httpx on the same aiohttp transport, {mib} MiB, wall time (the floor under httpx)",
+        [sample["wall"] for sample in in_async[HTTPX_ON_AIOHTTP]],
+        [sample["wall"] for sample in in_async["raw aiohttp"]],
+        peer_name="raw aiohttp",
+        goal=None,
+        unit="ms",
+        scale=1e3,
+    )
     growths = [s["growth"] for name in (*SYNC, *ASYNC) for s in (sync | in_async)[name] if name.startswith("ours")]
     bench.note(
         f"ours: peak RSS growth during a {mib} MiB download at most {max(growths) / 2**20:.1f} MiB (memory flat)"

@@ -227,6 +227,9 @@ class RateLimitsToCaller(RetryPolicy):
         )
 
 
+PAUSE_BASE = 0.05  # seconds: a 429 without Retry-After first pauses every request up to this long
+
+
 @attrs.define
 class AdaptiveLimit:
     """How many inputs may be in progress at once: TCP-style slow start and AIMD, plus a shared pause.
@@ -238,8 +241,12 @@ class AdaptiveLimit:
     doubles again: a short storm of 429s must not leave a batch crawling for the rest of its
     run, while a steady rate limit (a 429 every few rounds) keeps it near what the server allows.
 
-    A 429 also pauses every new request until its `Retry-After` has passed (a backoff from the
-    retry policy when there is none), so that all workers back off together.
+    A 429 also pauses every new request until its `Retry-After` has passed, so that all workers
+    back off together. Without `Retry-After`, halving is the backoff: a pause comes only when
+    rounds are refused with no success between them, `PAUSE_BASE` at first and doubling up to
+    the retry policy's cap. Pausing at every 429 (0.5 s at first) made a server that refuses a
+    random 30% of creates whatever the load take 183 s for 1,000 echo inputs, where a naive
+    client took 5 s (bench_batch.py).
     """
 
     maximum: int = attrs.field(validator=attrs.validators.ge(1))
@@ -249,7 +256,9 @@ class AdaptiveLimit:
     epoch: int = 0
     rate_limited_rounds: int = 0  # decreases since the last success: grows the backoff
     successes_since_decrease: int = 0
-    backoff: Callable[[int, float], float] = attrs.field(default=RetryPolicy().backoff, repr=False)
+    backoff: Callable[[int, float], float] = attrs.field(
+        default=RetryPolicy(backoff_base=PAUSE_BASE).backoff, repr=False
+    )
 
     DECREASE = 0.5
     INITIAL = 8
@@ -279,7 +288,12 @@ class AdaptiveLimit:
             self.successes_since_decrease = 0
             self.limit = max(1.0, self.limit * self.DECREASE)
             self.threshold = self.limit
-        delay = retry_after if retry_after is not None else self.backoff(max(1, self.rate_limited_rounds), rand)
+        if retry_after is not None:
+            delay = retry_after
+        elif self.rate_limited_rounds > 1:  # refused again with no success between: the server means it
+            delay = self.backoff(self.rate_limited_rounds - 1, rand)
+        else:
+            delay = 0.0  # the first refusal since a success: halving is the backoff
         self.paused_until = max(self.paused_until, now + delay)
         return max(0.0, self.paused_until - now)
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from extensions._batch import (
+    PAUSE_BASE,
     AdaptiveLimit,
     BatchResult,
     IndexSet,
@@ -52,7 +53,19 @@ def test_a_429_halves_the_limit_once_per_round_and_pauses_everyone() -> None:
     assert limit.paused_until == 102.5, "each Retry-After counts from its own answer"
     limit.on_rate_limited(limit.epoch, now=103.0, retry_after=None, rand=0.5)  # a request of the new round
     assert limit.allowed == 16
-    assert limit.paused_until == 103.0 + no_backoff(2, 0.5), "without Retry-After: the policy's backoff, growing"
+    assert limit.paused_until == 103.0 + no_backoff(1, 0.5), "without Retry-After, a second round in a row: backoff"
+
+
+def test_without_retry_after_only_rounds_refused_in_a_row_pause_and_the_pause_doubles() -> None:
+    # Random 429s (a success between them) must not stall the batch; a server refusing round
+    # after round must still see everyone wait longer each time.
+    limit = AdaptiveLimit(maximum=64, limit=64.0)
+    pauses = [limit.on_rate_limited(limit.epoch, now=0.0, retry_after=None, rand=0.999) for _ in range(5)]
+    assert pauses == pytest.approx([0.0] + [PAUSE_BASE * 0.999 * 2**n for n in range(4)])
+    limit.on_success()
+    before = limit.limit
+    assert limit.on_rate_limited(limit.epoch, now=10.0, retry_after=None, rand=0.999) == 0.0
+    assert limit.limit == before / 2, "each refused round still halves the limit"
 
 
 def test_after_a_decrease_it_grows_by_one_per_round() -> None:

@@ -162,6 +162,24 @@ def test_retry_after_pauses_every_new_request(mock_server: MockServer) -> None:
     assert all(result.succeeded for result in results) and creates(mock_server) == 4
 
 
+def test_429s_limit_the_creates_sent_at_once_not_the_predictions_running(slow: MockServer) -> None:
+    # Refusals halve how many creates go out at once; predictions already created keep running
+    # side by side up to `concurrency`. When the limit counted predictions in progress, at most 4
+    # of these ran at once; now all 10 do.
+    slow.fault(CREATE, status=429, times=12)  # no Retry-After
+    long_input = {**SLOW_INPUT, "max_new_tokens": 400, "min_new_tokens": 400}  # ~2 s each
+    results = list(batch(client_of(slow), LLAMA, [long_input] * 10, concurrency=10))
+    assert len(results) == 10 and all(result.succeeded for result in results)
+    spans = [
+        (result.prediction.created_at, result.prediction.completed_at)
+        for result in results
+        if result.prediction is not None and result.prediction.completed_at is not None
+    ]
+    assert len(spans) == 10
+    most_running = max(sum(start <= moment < end for start, end in spans) for moment, _ in spans)
+    assert most_running >= 7, f"at most {most_running} predictions ran at once"
+
+
 def test_429s_on_polls_slow_the_batch_without_creating_again(mock_server: MockServer) -> None:
     mock_server.fault(GET, status=429, retry_after="0", times=25)
     engine = batch(client_of(mock_server), ECHO, echo_inputs(40), concurrency=10)

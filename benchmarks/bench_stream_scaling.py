@@ -218,7 +218,7 @@ def memory(bench: Bench, base_url: str, counts: tuple[int, int]) -> None:
     constant = held(large) - slope * text[large]
     bench.note(
         f"held for the text beyond httpx-sse: {slope:.2f} x the text + {constant / 2**20:.2f} MiB "
-        f"(from {small:,} and {large:,} pieces); the text once while streaming, twice while `.text` joins it"
+        f"(from {small:,} and {large:,} pieces); the text is held once, grown in place (TextSoFar)"
     )
     bench.aim(
         "memory a stream holds per byte of text (slope, beyond httpx-sse)",

@@ -36,10 +36,11 @@ def test_output_pieces_become_text_and_logs_are_kept_apart() -> None:
 
 def test_the_text_is_the_pieces_joined_across_blocks_and_reads() -> None:
     text = TextSoFar()
-    pieces = [f"{index}é " for index in range(3000)]  # several blocks, and a part not yet joined
+    # Several blocks, a part not yet joined, and wider characters from piece 2048 on.
+    pieces = [f"{index}é " if index < 2048 else f"{index}😀 " for index in range(3000)]
     for index, piece in enumerate(pieces):
         text.append(piece)
-        if index in (0, 1023, 1024, 2500):  # reading in between changes nothing that follows
+        if index in (0, 1023, 1024, 2047, 2048, 2500):  # reading in between changes nothing that follows
             assert str(text) == "".join(pieces[: index + 1])
     assert str(text) == str(text) == "".join(pieces)
     assert text.length == len("".join(pieces))

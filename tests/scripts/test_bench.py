@@ -57,7 +57,7 @@ def test_the_report_has_the_run_each_benchmark_and_every_failure(
     write(benchmarks, "bench_plain.py", 'print("plain output, as it is")\n')
     write(benchmarks, "bench_failing.py", 'import sys\nprint("went wrong")\nsys.exit(3)\n')
     write(benchmarks, "_helper.py", 'raise SystemExit("a helper is not a benchmark")\n')
-    output = tmp_path / "report.md"
+    output = tmp_path / "bench-report.txt"  # any name: --output takes it as given
 
     code = bench.main(["--output", str(output), "--benchmarks", str(benchmarks)])
 
@@ -110,7 +110,7 @@ def test_a_quick_run_skips_what_has_no_quick_version(
         bench.finish()
         """,
     )
-    output = tmp_path / "report.md"
+    output = tmp_path / "bench-report.txt"  # any name: --output takes it as given
     assert bench.main(["--quick", "--output", str(output), "--benchmarks", str(benchmarks)]) == 0
     report = output.read_text()
     assert "(a --quick smoke run)" in report and "quick=True" in report
@@ -119,7 +119,7 @@ def test_a_quick_run_skips_what_has_no_quick_version(
 
 
 def test_a_quick_run_of_a_real_benchmark(bench: Any, tmp_path: Path) -> None:
-    output = tmp_path / "report.md"
+    output = tmp_path / "bench-report.txt"  # any name: --output takes it as given
     assert bench.main(["--quick", "--output", str(output), "sse_conformance"]) == 0
     report = output.read_text()
     assert "### `sse_conformance.py`" in report

@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from generated_client.types import Unset
-
 from ._retry import Decision, Failure, RetryPolicy
 
 if TYPE_CHECKING:
@@ -78,8 +76,8 @@ class BatchResult:
             index=index,
             id=prediction.id,
             status=str(prediction.status),
-            output=None if isinstance(prediction.output, Unset) else prediction.output,
-            error=prediction.error if isinstance(prediction.error, str) else None,
+            output=prediction.output,
+            error=prediction.error,
             prediction=prediction,
         )
 

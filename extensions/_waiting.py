@@ -15,7 +15,6 @@ import attrs
 
 from generated_client.models.prediction import Prediction
 from generated_client.models.prediction_status import PredictionStatus
-from generated_client.types import Unset
 
 from ._security import redact
 from .errors import APIResponseError, PredictionCanceledError, PredictionError, WaitTimeoutError
@@ -152,9 +151,7 @@ def is_final(prediction: Prediction, secrets: tuple[str, ...] = ()) -> bool:
 
 
 def _observable(prediction: Prediction) -> tuple[Any, ...]:
-    output = None if isinstance(prediction.output, Unset) else prediction.output
-    logs = None if isinstance(prediction.logs, Unset) else prediction.logs
-    return (str(prediction.status), logs, output)
+    return (str(prediction.status), prediction.logs, prediction.output)
 
 
 def has_changed(previous: Prediction | None, current: Prediction) -> bool:

@@ -21,7 +21,7 @@ import pytest
 
 from extensions import calls, streaming
 from extensions._deadline import is_bounded
-from extensions.errors import APIError, APITimeoutError, StreamTimeoutError, WaitTimeoutError
+from extensions.errors import APIConnectionError, APIError, APITimeoutError, StreamTimeoutError, WaitTimeoutError
 from tests.hostile import harness
 from tests.hostile.harness import TOKEN
 from tests.hostile.rawserver import Connection, RawServer
@@ -101,8 +101,15 @@ def test_every_call_ends_by_its_deadline_with_a_typed_error(tmp_path: Path) -> N
                 problems.append(f"{where}: the token is in {outcome.shown()}")
             if case != "garbage chunk-size line" or mode == "async-aiohttp":
                 # Nothing ends these but the deadline (httpx's parser refuses the garbage at once).
+                # aiohttp's parser hangs on it, or refuses it at once when both writes reach it in
+                # one read (seen under load): either way the call ends in time with a typed error.
                 expected = WaitTimeoutError if outcome.call.startswith("wait") else APITimeoutError
-                if not isinstance(error, expected):
+                refused_at_once = (
+                    case == "garbage chunk-size line"
+                    and isinstance(error, APIConnectionError)
+                    and "chunk size" in str(error)
+                )
+                if not isinstance(error, expected) and not refused_at_once:
                     problems.append(f"{where}: {error!r}, not {expected.__name__}")
             stream_timeout = outcome.call.startswith("stream") and isinstance(error, APITimeoutError)
             if stream_timeout and not isinstance(error, StreamTimeoutError):

@@ -14,9 +14,9 @@ INFERENCE_API_BASE_URL. `-i key=value` values are JSON when they parse as JSON (
 lists...), text otherwise; `-i key=@path` sends a local file (as a data URI). Every other field of
 the request body has an option of its own, derived from the generated request models (`create
 --help` lists them). Predictions print as JSON; a run's text output prints as text. On a
-terminal, run, create --wait and wait show a live status line (status, elapsed time, last log
-line) and download a progress bar, on stderr; piped, only the result is printed. Errors print
-one line to stderr.
+terminal, create --wait and wait show a live status line (status, elapsed time, last log line),
+run its elapsed time (POST /v1/run says nothing before the model is done) and download a
+progress bar, on stderr; piped, only the result is printed. Errors print one line to stderr.
 
 exit codes:
   0    success

@@ -169,14 +169,19 @@ class Bench:
         ours: str,
         peer: str,
         peer_name: str,
-        ratio: float | None,
         goal: float | None,
+        ratio: float | None = None,
+        per_round: Sequence[float] | None = None,
         spread: str = "",
         lower_is_better: bool = True,
         shown: str | None = None,
     ) -> None:
         """A figure for the summary: ours against a named peer, the ratio, and the goal it is held to
-        (None: a figure to quote, held to no goal). `shown` replaces the ratio's text (a score)."""
+        (None: a figure to quote, held to no goal). `per_round`: the ratio of each round, whose median
+        is the ratio and whose range the spread. `shown` replaces the ratio's text (a score)."""
+        if per_round is not None:
+            ratio = median(per_round)
+            spread = f"{min(per_round):.2f}-{max(per_round):.2f}"
         met = None
         if goal is not None and ratio is not None:
             met = ratio <= goal if lower_is_better else ratio >= goal
@@ -206,14 +211,12 @@ class Bench:
     ) -> None:
         """`aim` from the samples of interleaved rounds: their medians (times `scale`, in `unit`), and
         the ratio round by round, with its spread."""
-        per_round = ratios(ours, peer)
         self.aim(
             what,
             ours=f"{median(ours) * scale:.0f} {unit}",
             peer=f"{median(peer) * scale:.0f} {unit}",
             peer_name=peer_name,
-            ratio=median(per_round),
-            spread=f"{min(per_round):.2f}-{max(per_round):.2f}",
+            per_round=ratios(ours, peer),
             goal=goal,
         )
 

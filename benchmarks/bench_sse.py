@@ -192,8 +192,7 @@ def main() -> None:
         ours=f"{statistics.median(speedups):.2f}x httpx-sse's events/s",
         peer="the same chunks, four workloads",
         peer_name="httpx-sse",
-        ratio=statistics.median(speedups),
-        spread=f"{min(speedups):.2f}-{max(speedups):.2f}",
+        per_round=speedups,
         goal=None,
     )
     bench.finish()

@@ -70,15 +70,8 @@ def main() -> None:
         rows,
     )
     for name, goal in AIMS.items():
-        per_run = ratios(times[name], times["import httpx"])
-        bench.aim(
-            name,
-            ours=f"{median(times[name]) * 1e3:.0f} ms",
-            peer=f"{median(times['import httpx']) * 1e3:.0f} ms",
-            peer_name="import httpx",
-            ratio=median(per_run),
-            spread=f"{min(per_run):.2f}-{max(per_run):.2f}",
-            goal=goal,
+        bench.aim_ratios(
+            name, times[name], times["import httpx"], peer_name="import httpx", goal=goal, unit="ms", scale=1e3
         )
     bench.finish()
 

@@ -159,8 +159,7 @@ def main() -> None:
             ours=f"{statistics.median(per_round):.2f}x httpx-sse's time",
             peer="the same POST /v1/run_sse",
             peer_name="httpx-sse",
-            ratio=statistics.median(per_round),
-            spread=f"{min(per_round):.2f}-{max(per_round):.2f}",
+            per_round=per_round,
             goal=None,
         )
     bench.finish()

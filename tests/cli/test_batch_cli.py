@@ -89,22 +89,30 @@ def test_1200_inputs_through_30_rate_limited_creates(mock_server: MockServer, tm
     assert done.stderr.startswith("inference-api: 1200 done in this run (0 failed)"), done.stderr
 
 
-def test_interrupted_by_sigint_then_run_again_creates_each_input_once(slow_server: MockServer, tmp_path: Path) -> None:
-    slow_server.clear_requests()
-    slow_server.clear_faults()
-    # Creates answered after 0.1 s: at the interrupt, some are still waiting for their answer.
-    slow_server.fault(CREATE, delay=0.1, times=5000)
+def slow_batch(server: MockServer, tmp_path: Path, *, count: int, concurrency: int) -> tuple[list[str], Path]:
+    """The command of a batch of `count` chat inputs, and its results file, on an emptied server."""
+    server.clear_requests()
+    server.clear_faults()
+    # Creates answered after 0.1 s: at an interrupt, some are still waiting for their answer.
+    server.fault(CREATE, delay=0.1, times=5000)
     slow = {"prompt": "A short story", "max_new_tokens": 20, "min_new_tokens": 20}
-    inputs = write_inputs(tmp_path / "inputs.jsonl", [slow | {"prompt": f"story {n}"} for n in range(1200)])
+    inputs = write_inputs(tmp_path / "inputs.jsonl", [slow | {"prompt": f"story {n}"} for n in range(count)])
     output = tmp_path / "results.jsonl"
-    arguments = command(slow_server, LLAMA, inputs, "--output", output, "--concurrency", "200")
+    return command(server, LLAMA, inputs, "--output", output, "--concurrency", str(concurrency)), output
 
-    first = subprocess.Popen(arguments, stderr=subprocess.PIPE, text=True, env=environment())
-    # Counted from the first create: starting Python on a busy machine is not what is tested.
+
+def wait_for_the_first_create(server: MockServer, process: subprocess.Popen[Any]) -> None:
+    """Interrupts count from the first create: starting Python on a busy machine is not what is tested."""
     deadline = time.monotonic() + 60
-    while not any(request.method == "POST" for request in slow_server.requests):
-        assert first.poll() is None and time.monotonic() < deadline
+    while not any(request.method == "POST" for request in server.requests):
+        assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_interrupted_by_sigint_then_run_again_creates_each_input_once(slow_server: MockServer, tmp_path: Path) -> None:
+    arguments, output = slow_batch(slow_server, tmp_path, count=1200, concurrency=200)
+    first = subprocess.Popen(arguments, stderr=subprocess.PIPE, text=True, env=environment())
+    wait_for_the_first_create(slow_server, first)
     time.sleep(2.0)
     first.send_signal(signal.SIGINT)
     _, stderr = first.communicate(timeout=120)
@@ -128,18 +136,9 @@ def test_interrupted_by_sigint_then_run_again_creates_each_input_once(slow_serve
 
 
 def test_after_kill_9_only_the_creates_in_flight_can_be_repeated(slow_server: MockServer, tmp_path: Path) -> None:
-    slow_server.clear_requests()
-    slow_server.clear_faults()
-    slow_server.fault(CREATE, delay=0.1, times=5000)
-    slow = {"prompt": "A short story", "max_new_tokens": 20, "min_new_tokens": 20}
-    inputs = write_inputs(tmp_path / "inputs.jsonl", [slow | {"prompt": f"tale {n}"} for n in range(600)])
-    output = tmp_path / "results.jsonl"
-    arguments = command(slow_server, LLAMA, inputs, "--output", output, "--concurrency", "100")
+    arguments, output = slow_batch(slow_server, tmp_path, count=600, concurrency=100)
     first = subprocess.Popen(arguments, stderr=subprocess.DEVNULL, env=environment())
-    deadline = time.monotonic() + 60
-    while not any(request.method == "POST" for request in slow_server.requests):
-        assert first.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for_the_first_create(slow_server, first)
     time.sleep(1.5)
     first.kill()  # SIGKILL: no chance to record anything more
     first.wait(30)

@@ -34,16 +34,6 @@ CREATE_ROUTE = "POST /v1/predictions"
 RUN_ROUTE = "POST /v1/run"
 
 
-@pytest.fixture(scope="module")
-def module_server() -> Iterator[MockServer]:
-    yield from start_server(speed=1000.0)
-
-
-@pytest.fixture
-def server(module_server: MockServer) -> MockServer:
-    return fresh(module_server)
-
-
 @pytest.fixture(params=LOOPBACK_MODES)
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)

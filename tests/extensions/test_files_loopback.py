@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -17,17 +16,7 @@ from generated_client.models import ImageToVideoInput
 from mock_server.models import IMAGE_TO_VIDEO
 from mock_server.testing import MockServer
 
-from .calls_support import MODES, TOKEN, fresh, loopback_client, start_server
-
-
-@pytest.fixture(scope="module")
-def module_server() -> Iterator[MockServer]:
-    yield from start_server()
-
-
-@pytest.fixture
-def server(module_server: MockServer) -> MockServer:
-    return fresh(module_server)
+from .calls_support import MODES, TOKEN, loopback_client
 
 
 def video_url(server: MockServer, tmp_path: Path) -> str:

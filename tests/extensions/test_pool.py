@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import anyio
 import httpx
 import pytest
@@ -13,19 +11,9 @@ from extensions._pool import QueuedTransport, queue_beyond_pool
 from mock_server.models import ECHO
 from mock_server.testing import MockServer
 
-from .calls_support import fresh, loopback_client, start_server
+from .calls_support import loopback_client
 
 GET = "GET /v1/predictions/{prediction_id}"
-
-
-@pytest.fixture(scope="module")
-def module_server() -> Iterator[MockServer]:
-    yield from start_server()
-
-
-@pytest.fixture
-def server(module_server: MockServer) -> MockServer:
-    return fresh(module_server)
 
 
 class Counting(httpx.AsyncBaseTransport):

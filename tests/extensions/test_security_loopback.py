@@ -7,7 +7,6 @@ one must not send its token to the other, whatever URL the server hands out.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 
 import anyio
 import httpx
@@ -19,17 +18,7 @@ from extensions.errors import AuthenticationError
 from mock_server.models import LLAMA
 from mock_server.testing import MockServer
 
-from .calls_support import MODES, TOKEN, fresh, loopback_client, start_server
-
-
-@pytest.fixture(scope="module")
-def module_server() -> Iterator[MockServer]:
-    yield from start_server()
-
-
-@pytest.fixture
-def server(module_server: MockServer) -> MockServer:
-    return fresh(module_server)
+from .calls_support import MODES, TOKEN, loopback_client
 
 
 def open_and_close(mode: str, client: InferenceClient, url: str) -> int:

@@ -56,9 +56,9 @@ from typing import Any
 import aiohttp
 import attrs
 
-from extensions import async_batch, async_create, async_wait, batch, connect
-from extensions.errors import APIError
-from mock_server.models import ECHO
+from inference_api import async_batch, async_create, async_wait, batch, connect
+from inference_api.errors import APIError
+from inference_api_mock.models import ECHO
 
 TOKEN = "bench-token"  # noqa: S105 (the mock server's test token)
 FINAL = {"succeeded", "failed", "canceled"}
@@ -128,7 +128,7 @@ class Limits:
 def serve(limits: Limits) -> None:
     """Child process: a mock server until stdin closes; each line `counts` on stdin is answered
     with the requests counted since the last one (JSON)."""
-    from mock_server.testing import MockServer
+    from inference_api_mock.testing import MockServer
 
     counts: Counter[str] = Counter()
     server = MockServer(tokens=(TOKEN,), speed=SPEED, faults=True, record_requests=False)

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_calls.py [--requests N] [--rounds R] [--quick]
 
-The mock server runs in its own process (`python -m mock_server`), so that its work does not share
+The mock server runs in its own process (`python -m inference_api_mock`), so that its work does not share
 this process's GIL; it does share the machine's cores, so wall time per request partly measures the
 server. Each figure is therefore given twice: wall time (what a caller waits) and this process's
 CPU time (what the client itself costs), both per request, medians of interleaved rounds.
@@ -39,10 +39,10 @@ import httpx
 from _harness import Bench, fmt_ratio, interleave, median, ratios, server_process, spread
 from replicate.client import Client as ReplicateClient
 
-from extensions import calls
-from extensions._aiohttp import MappedAiohttpTransport
-from extensions.connection import InferenceClient, connect
-from mock_server.models import ECHO
+from inference_api import calls
+from inference_api._aiohttp import MappedAiohttpTransport
+from inference_api.connection import InferenceClient, connect
+from inference_api_mock.models import ECHO
 
 TOKEN = "bench-token"  # noqa: S105 (the mock server's test token)
 Fetch = Callable[[], Awaitable[object]]
@@ -54,7 +54,7 @@ HTTPX_ON_AIOHTTP = "raw httpx, aiohttp transport"
 
 
 def mock_server_process() -> AbstractContextManager[str]:
-    command = [sys.executable, "-m", "mock_server", "--port", "0", "--token", TOKEN, "--speed", "1000"]
+    command = [sys.executable, "-m", "inference_api_mock", "--port", "0", "--token", TOKEN, "--speed", "1000"]
     return server_process(command)
 
 

@@ -48,9 +48,9 @@ def _download(contender: str, url: str, path: Path) -> None:
     import aiohttp
     import httpx
 
-    from extensions._aiohttp import MappedAiohttpTransport
-    from extensions.connection import connect
-    from extensions.files import async_download, download
+    from inference_api._aiohttp import MappedAiohttpTransport
+    from inference_api.connection import connect
+    from inference_api.files import async_download, download
 
     if contender == "ours: download":
         with connect(TOKEN, url.rsplit("/files/", 1)[0]) as client:

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_mock_server.py [--seconds S] [--connections C] [--rounds R] [--quick]
 
 Is the mock server fast enough that client benchmarks measure the client? Each server runs in its
-own process (`python -m mock_server`, like users run it); this process is the load: C keep-alive
+own process (`python -m inference_api_mock`, like users run it); this process is the load: C keep-alive
 connections on raw asyncio streams, each sending `GET /v1/predictions/<id>` with the bearer token
 and reading the answer by its Content-Length (a load generator much cheaper than an HTTP client
 library, so the figure is the server's). Contenders, side by side, rounds interleaved:
@@ -27,7 +27,7 @@ import time
 import httpx
 from _harness import Bench, server_process
 
-from mock_server.models import ECHO
+from inference_api_mock.models import ECHO
 
 TOKEN = "bench-token"  # noqa: S105 - a test token for a local server
 
@@ -39,7 +39,7 @@ def serve_floor(body: bytes) -> None:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from mock_server.serving import base_url, bind, uvicorn_server
+    from inference_api_mock.serving import base_url, bind, uvicorn_server
 
     async def fixed(request: Request) -> Response:
         return Response(body, media_type="application/json")
@@ -113,7 +113,7 @@ def main() -> None:
         return
     seconds, rounds = (0.5, 1) if bench.quick else (args.seconds, args.rounds)
 
-    ours_command = [sys.executable, "-m", "mock_server", "--port", "0", "--token", TOKEN, "--speed", "1000"]
+    ours_command = [sys.executable, "-m", "inference_api_mock", "--port", "0", "--token", TOKEN, "--speed", "1000"]
     with server_process(ours_command) as ours:
         headers = {"Authorization": f"Bearer {TOKEN}"}
         created = httpx.post(f"{ours}/v1/run", json={"model": ECHO, "input": {"n": 1}}, headers=headers)

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_sse.py [--events N] [--rounds R] [--quick]
 
 Every decoder gets the same byte chunks and does all the work from bytes to event objects:
-- ours: `extensions.sse.SSEDecoder.feed` per chunk, and `iter_events` over the chunks;
+- ours: `inference_api.sse.SSEDecoder.feed` per chunk, and `iter_events` over the chunks;
 - httpx-sse: what `EventSource.iter_sse` does, i.e. httpx's incremental text decoder, httpx-sse's
   `SSELineDecoder`, `line.rstrip("\\n")` and `SSEDecoder.decode` per line;
 - replicate: what `replicate.stream.EventSource.__iter__` does, i.e. httpx's text decoder and
@@ -28,7 +28,7 @@ from httpx_sse._models import ServerSentEvent as HttpxSseEvent
 from replicate.stream import EventSource as ReplicateEventSource
 from replicate.stream import ServerSentEvent as ReplicateEvent
 
-from extensions.sse import SSEDecoder, iter_events
+from inference_api.sse import SSEDecoder, iter_events
 
 WORDS = [" the", " quick", " brown", " fox", " jumps", " over", " a", " lazy", " dog", ",", " café", " naïve", "."]
 

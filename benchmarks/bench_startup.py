@@ -9,8 +9,8 @@ Printed: the median wall-clock time of each, its spread, and ratios against `imp
 httpx imports its own command line (click, rich, pygments) when they are installed, as they are
 here (schemathesis brings them): without them, as in most environments, `import httpx` is faster.
 So every figure is also given with click made unimportable, against `import httpx` likewise.
-Aims: `import extensions` at most 1.15x `import httpx`, `inference-api --help` at most 1.3x. What
-users write, `from extensions import connect, get, run, stream, wait`, imports httpx, the generated
+Aims: `import inference_api` at most 1.15x `import httpx`, `inference-api --help` at most 1.3x. What
+users write, `from inference_api import connect, get, run, stream, wait`, imports httpx, the generated
 client and the SDK's calls: it is shown beside them, held to no aim.
 """
 
@@ -26,17 +26,17 @@ from _harness import Bench, fmt_ratio, median, ratios, spread
 
 BIN = Path(sys.executable).parent
 NO_CLICK = "import sys; sys.modules['click'] = None; "
-USER_IMPORT = "from extensions import connect, get, run, stream, wait"
+USER_IMPORT = "from inference_api import connect, get, run, stream, wait"
 COMMANDS = {
     "python -c pass": [sys.executable, "-c", "pass"],
     "import httpx": [sys.executable, "-c", "import httpx"],
-    "import extensions": [sys.executable, "-c", "import extensions"],
+    "import inference_api": [sys.executable, "-c", "import inference_api"],
     USER_IMPORT: [sys.executable, "-c", USER_IMPORT],
     "inference-api --help": [str(BIN / "inference-api"), "--help"],
     "import httpx (no click)": [sys.executable, "-c", NO_CLICK + "import httpx"],
     f"{USER_IMPORT} (no click)": [sys.executable, "-c", NO_CLICK + USER_IMPORT],
 }
-AIMS = {"import extensions": 1.15, "inference-api --help": 1.3}
+AIMS = {"import inference_api": 1.15, "inference-api --help": 1.3}
 
 
 def main() -> None:

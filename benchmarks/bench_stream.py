@@ -5,7 +5,7 @@
 Both read `POST /v1/run_sse` from the mock server under uvicorn over loopback, through the same
 httpx client (sync: httpx's own; async: what `connect()` configures, the aiohttp transport when
 installed), and collect the `output` texts until `done`:
-- ours: `extensions.streaming.stream` / `async_stream`;
+- ours: `inference_api.streaming.stream` / `async_stream`;
 - httpx-sse: `connect_sse(...).iter_sse()` / `aconnect_sse(...).aiter_sse()`, checking
   `event` for output and done (what a user of httpx-sse writes).
 
@@ -24,10 +24,10 @@ import anyio
 from _harness import Bench, fmt_ratio, ratios
 from httpx_sse import aconnect_sse, connect_sse
 
-from extensions.connection import InferenceClient, connect
-from extensions.streaming import async_stream, stream
-from mock_server.models import LLAMA
-from mock_server.testing import MockServer
+from inference_api.connection import InferenceClient, connect
+from inference_api.streaming import async_stream, stream
+from inference_api_mock.models import LLAMA
+from inference_api_mock.testing import MockServer
 
 Timing = tuple[float, float, int]  # seconds to the first piece, seconds in all, pieces
 

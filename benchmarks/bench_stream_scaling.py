@@ -33,10 +33,10 @@ from _harness import Bench, fmt_ratio, interleave, median, ratios, reset_peak, s
 from _rawserver import TOKEN, pieces, prediction_json, raw_server
 from httpx_sse import connect_sse
 
-from extensions.connection import InferenceClient, connect
-from extensions.streaming import stream_prediction
-from extensions.waiting import wait
-from generated_client.models.prediction import Prediction
+from inference_api.connection import InferenceClient, connect
+from inference_api.streaming import stream_prediction
+from inference_api.waiting import wait
+from inference_api_client.models.prediction import Prediction
 
 
 def streaming(base_url: str, count: int) -> Prediction:

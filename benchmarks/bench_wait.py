@@ -8,7 +8,7 @@ compete for the CPU):
 - replicate: replicate-python 1.0.7's own `Prediction.wait()` (sleep `poll_interval` = 0.5 s, then
   `reload()`), its real client pointed at the mock server through a transport that unwraps the
   API's `{"data": ...}` envelope (replicate's API has none);
-- ours, polling: `extensions.waiting.wait` on a prediction without a stream (0.1 s, x1.5, up to 1 s);
+- ours, polling: `inference_api.waiting.wait` on a prediction without a stream (0.1 s, x1.5, up to 1 s);
 - ours, stream: `wait` on a prediction created with `stream=True` (follows its event stream).
 
 Latency is the wall-clock time from the prediction's `completed_at` (set by the server) to the
@@ -33,11 +33,11 @@ import httpx
 from _harness import Bench
 from replicate.client import Client as ReplicateClient
 
-from extensions.calls import create
-from extensions.connection import connect
-from extensions.waiting import wait
-from mock_server.models import ECHO, LLAMA
-from mock_server.testing import MockServer
+from inference_api.calls import create
+from inference_api.connection import connect
+from inference_api.waiting import wait
+from inference_api_mock.models import ECHO, LLAMA
+from inference_api_mock.testing import MockServer
 
 CONTENDERS = ("replicate (0.5 s)", "ours, polling", "ours, stream")
 Waiter = Callable[[MockServer], tuple[str, datetime.datetime, datetime.datetime]]

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.sse.co
 from _harness import Bench
 from bench_sse import httpx_sse_events, replicate_events
 
-from extensions.sse import iter_events
+from inference_api.sse import iter_events
 from tests.sse.conformance_cases import CASES, Event
 
 Decoder = Callable[[Iterable[bytes]], list[Event]]

@@ -12,7 +12,7 @@ import sys
 
 from guide import LLAMA, LLAMA_INPUT
 
-from extensions import async_cancel, async_create, connect
+from inference_api import async_cancel, async_create, connect
 
 
 async def main() -> None:

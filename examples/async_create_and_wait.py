@@ -14,7 +14,7 @@ import time
 
 from guide import IMAGE_TO_VIDEO, VIDEO_INPUT
 
-from extensions import Prediction, PredictionError, async_create, async_wait, connect
+from inference_api import Prediction, PredictionError, async_create, async_wait, connect
 
 
 async def main() -> None:

@@ -13,7 +13,7 @@ import sys
 
 from guide import IMAGE_TO_VIDEO, VIDEO_INPUT
 
-from extensions import NotFoundError, async_create, async_get, connect
+from inference_api import NotFoundError, async_create, async_get, connect
 
 
 async def main() -> None:

@@ -9,8 +9,8 @@ import asyncio
 
 from guide import MISTRAL
 
-from extensions import PredictionError, async_run, connect
-from generated_client.models import MistralInstructInput
+from inference_api import PredictionError, async_run, connect
+from inference_api_client.models import MistralInstructInput
 
 POEM = MistralInstructInput(prompt="Can you write me a poem about steamed hams?", max_new_tokens=500)
 

@@ -9,7 +9,7 @@ import asyncio
 
 from guide import LLAMA, LLAMA_INPUT
 
-from extensions import StreamError, async_stream, connect
+from inference_api import StreamError, async_stream, connect
 
 
 async def main() -> None:

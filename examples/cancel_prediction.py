@@ -12,7 +12,7 @@ import sys
 
 from guide import LLAMA, LLAMA_INPUT
 
-from extensions import cancel, connect, create
+from inference_api import cancel, connect, create
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from guide import IMAGE_TO_VIDEO, VIDEO_INPUT
 
-from extensions import Prediction, PredictionError, connect, create, wait
+from inference_api import Prediction, PredictionError, connect, create, wait
 
 
 def progress(started: float) -> Callable[[Prediction], None]:

@@ -12,7 +12,7 @@ import sys
 
 from guide import IMAGE_TO_VIDEO, VIDEO_INPUT
 
-from extensions import NotFoundError, connect, create, get
+from inference_api import NotFoundError, connect, create, get
 
 
 def main() -> None:

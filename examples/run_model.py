@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from guide import MISTRAL
 
-from extensions import PredictionError, connect, run
-from generated_client.models import MistralInstructInput
+from inference_api import PredictionError, connect, run
+from inference_api_client.models import MistralInstructInput
 
 # The guide's input, as the typed input model generated from the spec (a dict works too).
 POEM = MistralInstructInput(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from guide import LLAMA, LLAMA_INPUT
 
-from extensions import StreamError, connect, stream
+from inference_api import StreamError, connect, stream
 
 
 def main() -> None:

@@ -3,7 +3,7 @@ import os
 import pytest
 
 # The `mock_server` fixture: one mock server for the session, handed to each test clean.
-pytest_plugins = ["mock_server.pytest_plugin"]
+pytest_plugins = ["inference_api_mock.pytest_plugin"]
 
 # Live tests run only with --live, against these two variables: never because INFERENCE_API_TOKEN
 # and INFERENCE_API_BASE_URL (what the CLI and connect() read) happen to be set (README, "Live tests").

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
-from mock_server.faults import RecordedRequest
+from inference_api_mock.faults import RecordedRequest
 
 
 class RecordingServer:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.models import IMAGE_TO_VIDEO, LLAMA, MISTRAL
-from mock_server.testing import MockServer
+from inference_api_mock.models import IMAGE_TO_VIDEO, LLAMA, MISTRAL
+from inference_api_mock.testing import MockServer
 from tests.script_module import load_script
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

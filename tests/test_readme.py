@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from extensions import InferenceClient
-from extensions.cli import build_parser
-from mock_server.testing import MockServer
+from inference_api import InferenceClient
+from inference_api.cli import build_parser
+from inference_api_mock.testing import MockServer
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

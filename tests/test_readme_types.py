@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 USER_SCRIPT = """
-from extensions import connect, create, get, run
+from inference_api import connect, create, get, run
 
 MISTRAL = "mistralai/mistral-7b-instruct-v0.1:5fe0a3d7ac2852264a25279d1dfb798acbc4d49711d126646594e212cb821749"
 
@@ -38,7 +38,7 @@ def python_blocks() -> list[str]:
 
 def test_the_readme_examples_and_a_users_script_pass_mypy_strict(tmp_path: Path) -> None:
     quickstart, *sdk = python_blocks()
-    assert "generated_client" in quickstart and len(sdk) >= 8, "the README lost its examples"
+    assert "inference_api_client" in quickstart and len(sdk) >= 8, "the README lost its examples"
     files = {"readme_quickstart.py": quickstart, "readme_sdk.py": "\n".join(sdk), "user_script.py": USER_SCRIPT}
     for name, source in files.items():
         (tmp_path / name).write_text(source)

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from extensions.cli import main
-from mock_server.faults import MAX_RECORDED_REQUESTS
-from mock_server.models import ECHO, FAIL, LLAMA
-from mock_server.testing import MockServer
+from inference_api.cli import main
+from inference_api_mock.faults import MAX_RECORDED_REQUESTS
+from inference_api_mock.models import ECHO, FAIL, LLAMA
+from inference_api_mock.testing import MockServer
 
 CREATE = "POST /v1/predictions"
 
@@ -39,7 +39,7 @@ def command(server: MockServer, *args: str | Path) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "extensions.cli",
+        "inference_api.cli",
         "--token",
         server.token,
         "--base-url",

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from extensions.cli import (
+from inference_api.cli import (
     EXIT_API_ERROR,
     EXIT_CANCELED,
     EXIT_INTERRUPTED,
@@ -23,8 +23,8 @@ from extensions.cli import (
     main,
     parse_input,
 )
-from mock_server.models import ECHO, FAIL, IMAGE_TO_VIDEO, LLAMA
-from mock_server.testing import MockServer
+from inference_api_mock.models import ECHO, FAIL, IMAGE_TO_VIDEO, LLAMA
+from inference_api_mock.testing import MockServer
 
 Invoke = Callable[..., tuple[int, str, str]]
 
@@ -224,7 +224,7 @@ def test_bad_usage_exits_2_and_api_errors_1(cli: Invoke) -> None:
 def test_an_interruption_exits_130_and_cancels_what_create_wait_created(
     mock_server: MockServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from extensions import waiting
+    from inference_api import waiting
 
     real_wait = waiting.wait
 
@@ -247,7 +247,7 @@ def test_an_interruption_exits_130_and_cancels_what_create_wait_created(
 def test_ctrl_c_while_starting_up_exits_130_with_one_line(
     stage: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from extensions import _requests, connection
+    from inference_api import _requests, connection
 
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
@@ -265,12 +265,12 @@ def test_a_real_sigint_during_start_up_is_one_line_and_exit_130(tmp_path: Path) 
     script = tmp_path / "slow_start.py"
     script.write_text(
         "import sys, time\n"
-        "import extensions.connection as connection\n"
+        "import inference_api.connection as connection\n"
         "def slow_connect(*args, **kwargs):\n"
         "    print('connecting', file=sys.stderr, flush=True)\n"
         "    time.sleep(60)\n"
         "connection.connect = slow_connect\n"
-        "from extensions.cli import main\n"
+        "from inference_api.cli import main\n"
         "sys.exit(main(['--token', 't0ken', 'get', 'abc']))\n"
     )
     process = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True)
@@ -295,9 +295,9 @@ def test_help_starts_without_loading_the_sdk() -> None:
     # `inference-api --help` must not pay for httpx, the generated client or rich (see the README's timing).
     probe = (
         "import sys\n"
-        "from extensions.cli import main\n"
+        "from inference_api.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = ('httpx', 'generated_client', 'rich', 'attrs', 'anyio')\n"
+        "heavy = ('httpx', 'inference_api_client', 'rich', 'attrs', 'anyio')\n"
         "print('loaded:', sorted(name for name in heavy if name in sys.modules), file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)

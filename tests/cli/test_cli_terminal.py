@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.models import IMAGE_TO_VIDEO, LLAMA
-from mock_server.testing import MockServer
+from inference_api_mock.models import IMAGE_TO_VIDEO, LLAMA
+from inference_api_mock.testing import MockServer
 
 SCRIPT = Path(sys.executable).parent / "inference-api"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -198,7 +198,7 @@ def test_ctrl_c_on_a_terminal_cancels_the_prediction_and_exits_130() -> None:
 
 def test_without_rich_a_terminal_gets_the_result_alone(server: MockServer) -> None:
     # Without the `cli` extra: `None` in sys.modules makes `import rich` fail as if it were not installed.
-    without_rich = "import sys; sys.modules['rich'] = None; from extensions.cli import main; sys.exit(main())"
+    without_rich = "import sys; sys.modules['rich'] = None; from inference_api.cli import main; sys.exit(main())"
     code, out, terminal = on_a_terminal(
         server, "run", LLAMA, "-i", "prompt=Hi", "-i", "max_new_tokens=8", command=(sys.executable, "-c", without_rich)
     )

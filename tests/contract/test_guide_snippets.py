@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import requests
 
-from mock_server.models import IMAGE_TO_VIDEO, LLAMA, MISTRAL
-from mock_server.spec import load_spec
-from mock_server.testing import MockServer
+from inference_api_mock.models import IMAGE_TO_VIDEO, LLAMA, MISTRAL
+from inference_api_mock.spec import load_spec
+from inference_api_mock.testing import MockServer
 from tests.guide import guide_snippets
 
 HOSTED = "https://fqpedg8vi2.ap-northeast-1.awsapprunner.com"

@@ -35,7 +35,7 @@ import schemathesis
 import yaml
 from schemathesis import Case, Response
 
-from mock_server.testing import MockServer
+from inference_api_mock.testing import MockServer
 from tests.conftest import LIVE_BASE_URL_ENV, LIVE_TOKEN_ENV
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.testing import MockServer
+from inference_api_mock.testing import MockServer
 from tests.contract.st_report import BODY_OPERATIONS, StRun, run_st
 
 TOKEN = "contract-token"

@@ -22,8 +22,8 @@ import httpx
 import pytest
 import yaml
 
-from mock_server.app import DOCS_PAGE, create_app
-from mock_server.testing import MockServer
+from inference_api_mock.app import DOCS_PAGE, create_app
+from inference_api_mock.testing import MockServer
 from tests.script_module import load_script
 
 from .conftest import KEPT

@@ -9,11 +9,11 @@ from typing import Any
 import anyio
 import httpx
 
-from extensions import calls
-from extensions._retry import RetryPolicy
-from extensions.connection import InferenceClient, connect
-from mock_server.faults import RecordedRequest
-from mock_server.testing import MockServer
+from inference_api import calls
+from inference_api._retry import RetryPolicy
+from inference_api.connection import InferenceClient, connect
+from inference_api_mock.faults import RecordedRequest
+from inference_api_mock.testing import MockServer
 
 # Distinctive, so that a leak shows up in any text it reaches.
 TOKEN = "tok-SECRET-3f9a1c7e5b"
@@ -75,7 +75,7 @@ def mock_client(
 
 
 def invoke(mode: str, name: str, *args: Any, **kwargs: Any) -> Any:
-    """Call `extensions.calls.<name>` (mode "sync") or `async_<name>` in a fresh event loop (mode "async")."""
+    """Call `inference_api.calls.<name>` (mode "sync") or `async_<name>` in a fresh event loop (mode "async")."""
     if mode == "sync":
         return getattr(calls, name)(*args, **kwargs)
     return anyio.run(functools.partial(getattr(calls, f"async_{name}"), *args, **kwargs))
@@ -122,7 +122,7 @@ LOOPBACK_MODES = ("sync", "async-httpx", "async-aiohttp")
 
 
 class Caller:
-    """Calls `extensions.calls` in one of LOOPBACK_MODES against the mock server.
+    """Calls `inference_api.calls` in one of LOOPBACK_MODES against the mock server.
 
     Async calls get a client of their own in a fresh event loop, closed afterwards: an async
     client's connections belong to the loop that opened them.

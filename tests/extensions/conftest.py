@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mock_server.testing import MockServer
+from inference_api_mock.testing import MockServer
 
 from .calls_support import fresh, start_server
 

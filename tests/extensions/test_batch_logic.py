@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from extensions._batch import (
+from inference_api._retry import Failure, RetryPolicy
+from inference_api.batching._core import (
     PAUSE_BASE,
     AdaptiveLimit,
     BatchResult,
@@ -17,7 +18,6 @@ from extensions._batch import (
     ResultsState,
     parse_record,
 )
-from extensions._retry import Failure, RetryPolicy
 
 
 def record(index: int, prediction_id: str | None, status: str, output: object = None) -> dict[str, object]:

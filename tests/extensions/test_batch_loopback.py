@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from extensions import AsyncBatch, BatchResult, async_batch, batch, connect, get
-from extensions.batching import InvalidResultsFile
-from extensions.connection import InferenceClient
-from generated_client import AuthenticatedClient
-from mock_server.models import ECHO, FAIL, FAIL_MESSAGE, LLAMA
-from mock_server.testing import MockServer
+from inference_api import AsyncBatch, BatchResult, async_batch, batch, connect, get
+from inference_api.batching import InvalidResultsFile
+from inference_api.connection import InferenceClient
+from inference_api_client import AuthenticatedClient
+from inference_api_mock.models import ECHO, FAIL, FAIL_MESSAGE, LLAMA
+from inference_api_mock.testing import MockServer
 
 CREATE = "POST /v1/predictions"
 GET = "GET /v1/predictions/{prediction_id}"
@@ -375,19 +375,19 @@ async def test_stop_from_another_thread_stops_the_batch(slow: MockServer, tmp_pa
 def test_a_results_file_that_cannot_be_written_stops_the_batch_with_its_error(
     mock_server: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from extensions import batching
+    from inference_api.batching import _engine
 
     written = 0
-    original = batching._ResultsFile.write
+    original = _engine._ResultsFile.write
 
-    def write_then_fail(self: batching._ResultsFile, record: dict[str, Any]) -> None:
+    def write_then_fail(self: _engine._ResultsFile, record: dict[str, Any]) -> None:
         nonlocal written
         written += 1
         if written > 10:
             raise OSError(28, "No space left on device")
         original(self, record)
 
-    monkeypatch.setattr(batching._ResultsFile, "write", write_then_fail)
+    monkeypatch.setattr(_engine._ResultsFile, "write", write_then_fail)
     with pytest.raises(OSError, match="No space left"):
         list(batch(client_of(mock_server), ECHO, echo_inputs(50), concurrency=4, output=tmp_path / "r.jsonl"))
     assert len(lines_of(tmp_path / "r.jsonl")) == 10

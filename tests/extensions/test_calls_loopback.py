@@ -11,8 +11,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from extensions._retry import RetryPolicy
-from extensions.errors import (
+from inference_api._retry import RetryPolicy
+from inference_api.errors import (
     APIConnectionError,
     APIResponseError,
     APITimeoutError,
@@ -23,9 +23,9 @@ from extensions.errors import (
     ServerError,
     UnprocessableEntityError,
 )
-from generated_client.models import MistralInstructInput, PredictionStatus
-from mock_server.models import ECHO, FAIL, LLAMA, MISTRAL
-from mock_server.testing import MockServer
+from inference_api_client.models import MistralInstructInput, PredictionStatus
+from inference_api_mock.models import ECHO, FAIL, LLAMA, MISTRAL
+from inference_api_mock.testing import MockServer
 
 from .calls_support import LOOPBACK_MODES, TOKEN, Caller, fresh, requests_to, start_server
 
@@ -327,7 +327,7 @@ class MalformedServer:
     """A loopback TCP server that answers every request with the same bytes, which are not valid HTTP.
 
     The mock server speaks correct HTTP through uvicorn; a broken proxy or server may not. Whatever
-    the transport's parser (h11, aiohttp's), the caller must get an `extensions.errors` error.
+    the transport's parser (h11, aiohttp's), the caller must get an `inference_api.errors` error.
     """
 
     def __init__(self, answer: bytes) -> None:

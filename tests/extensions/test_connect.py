@@ -15,12 +15,12 @@ import httpx
 import pytest
 import yaml
 
-from extensions import connection
-from extensions._retry import RetryPolicy
-from extensions.connection import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, InferenceClient, connect
-from generated_client import AuthenticatedClient
-from generated_client.api.predictions import get_prediction
-from generated_client.models.prediction_response import PredictionResponse
+from inference_api import connection
+from inference_api._retry import RetryPolicy
+from inference_api.connection import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, InferenceClient, connect
+from inference_api_client import AuthenticatedClient
+from inference_api_client.api.predictions import get_prediction
+from inference_api_client.models.prediction_response import PredictionResponse
 
 from .calls_support import BASE_URL, TOKEN, mock_client, prediction_json
 
@@ -106,7 +106,7 @@ def test_run_waits_longer_than_other_calls() -> None:
         seen.append(request.extensions["timeout"])
         return httpx.Response(200, json={"data": prediction_json(status="succeeded")})
 
-    from extensions import calls
+    from inference_api import calls
 
     client = mock_client(handler, run_timeout=900.0)
     calls.get(client, "abc")
@@ -124,7 +124,7 @@ def test_user_agent_names_the_sdk_python_and_httpx() -> None:
         sent.append(request.headers["user-agent"])
         return httpx.Response(200, json={"data": prediction_json()})
 
-    from extensions import calls
+    from inference_api import calls
 
     calls.get(mock_client(handler), "abc")
     calls.get(mock_client(handler, user_agent="my-app/2.1"), "abc")
@@ -134,11 +134,13 @@ def test_user_agent_names_the_sdk_python_and_httpx() -> None:
     assert sent[1] == f"my-app/2.1 {sent[0]}"
 
 
-def test_the_sdk_version_is_the_one_pyproject_gives() -> None:
-    from extensions._version import __version__
+def test_the_package_metadata_takes_its_version_from_the_sdk() -> None:
+    import inference_api
 
     pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
-    assert __version__ == pyproject["project"]["version"]
+    assert pyproject["project"]["dynamic"] == ["version"]
+    assert pyproject["tool"]["hatch"]["version"]["path"] == "extensions/inference_api/_version.py"
+    assert inference_api.__version__ == importlib.metadata.version("inference-api")
 
 
 def test_retries_setting() -> None:

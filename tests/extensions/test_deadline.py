@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from extensions._deadline import AsyncDeadline, DeadlineExpired, deadline_after
+from inference_api._deadline import DeadlineExpired, deadline_after
+from inference_api._deadline_async import AsyncDeadline
 
 
 def test_an_await_past_the_deadline_is_cancelled_and_the_task_is_left_clean() -> None:

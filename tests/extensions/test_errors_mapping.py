@@ -1,4 +1,4 @@
-"""Every failure of a call becomes an `extensions.errors` error (in-process transport: single-function faults)."""
+"""Every failure of a call becomes an `inference_api.errors` error (in-process transport: single-function faults)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from extensions._http import error_from_response
-from extensions.errors import (
+from inference_api._http import error_from_response
+from inference_api.errors import (
     APIConnectionError,
     APIResponseError,
     APIStatusError,

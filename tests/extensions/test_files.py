@@ -17,10 +17,10 @@ import anyio
 import httpx
 import pytest
 
-from extensions import files
-from extensions.errors import APIConnectionError, APIResponseError, NotFoundError
-from extensions.files import encode_input, to_data_uri
-from generated_client.models import ImageToVideoInput, LlamaChatInput, MistralInstructInput
+from inference_api import files
+from inference_api.errors import APIConnectionError, APIResponseError, NotFoundError
+from inference_api.files import encode_input, to_data_uri
+from inference_api_client.models import ImageToVideoInput, LlamaChatInput, MistralInstructInput
 
 from .calls_support import BASE_URL, MODES, TOKEN, VERSION, invoke, mock_client, prediction_json
 

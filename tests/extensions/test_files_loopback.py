@@ -8,13 +8,13 @@ import anyio
 import httpx
 import pytest
 
-from extensions import calls
-from extensions.errors import NotFoundError
-from extensions.files import async_download, download
-from generated_client import AuthenticatedClient
-from generated_client.models import ImageToVideoInput
-from mock_server.models import IMAGE_TO_VIDEO
-from mock_server.testing import MockServer
+from inference_api import calls
+from inference_api.errors import NotFoundError
+from inference_api.files import async_download, download
+from inference_api_client import AuthenticatedClient
+from inference_api_client.models import ImageToVideoInput
+from inference_api_mock.models import IMAGE_TO_VIDEO
+from inference_api_mock.testing import MockServer
 
 from .calls_support import MODES, TOKEN, loopback_client
 
@@ -96,7 +96,7 @@ def test_an_async_download_writes_through_a_thread_once_the_disk_is_slow(
 ) -> None:
     # Quick writes go to the file from the event loop; after three slow ones (here: every write is
     # "slow"), the rest go through a worker thread. Either way the file is whole.
-    from extensions import files
+    from inference_api import files
 
     url = video_url(server, tmp_path)
     served = httpx.get(url).content

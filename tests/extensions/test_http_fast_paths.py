@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from extensions import _http
-from extensions.connection import InferenceClient, connect
-from generated_client.api.predictions import cancel_prediction, get_prediction
+from inference_api import _http
+from inference_api.connection import InferenceClient, connect
+from inference_api_client.api.predictions import cancel_prediction, get_prediction
 from tests.extensions.calls_support import TOKEN
 
 BASE_URLS = [

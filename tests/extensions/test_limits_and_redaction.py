@@ -8,9 +8,9 @@ import traceback
 
 import pytest
 
-from extensions._limits import JSONTooDeep, loads
-from extensions._security import _RedactingWriter, scrub
-from extensions.errors import APIConnectionError, StreamError
+from inference_api._limits import JSONTooDeep, loads
+from inference_api._security import _RedactingWriter, scrub
+from inference_api.errors import APIConnectionError, StreamError
 
 SECRET = "tok-UNIT-8c2f"
 

@@ -6,10 +6,10 @@ import anyio
 import httpx
 import pytest
 
-from extensions import _http, calls, errors
-from extensions._pool import QueuedTransport, queue_beyond_pool
-from mock_server.models import ECHO
-from mock_server.testing import MockServer
+from inference_api import _http, calls, errors
+from inference_api._pool import QueuedTransport, queue_beyond_pool
+from inference_api_mock.models import ECHO
+from inference_api_mock.testing import MockServer
 
 from .calls_support import loopback_client
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import ray
 
-from extensions import create
-from extensions.connection import connect
-from extensions.ray_batch import ray_batch
-from mock_server.models import ECHO, LLAMA
-from mock_server.testing import MockServer
+from inference_api import create
+from inference_api.batching.ray import ray_batch
+from inference_api.connection import connect
+from inference_api_mock.models import ECHO, LLAMA
+from inference_api_mock.testing import MockServer
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from extensions._retry import RetryPolicy
-from extensions.errors import APIConnectionError, RateLimitError, ServerError
+from inference_api._retry import RetryPolicy
+from inference_api.errors import APIConnectionError, RateLimitError, ServerError
 
 from .calls_support import MODES, VERSION, Sleeps, invoke, mock_client, prediction_json
 

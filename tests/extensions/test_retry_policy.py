@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from extensions._retry import Decision, Failure, RetryPolicy, parse_retry_after
+from inference_api._retry import Decision, Failure, RetryPolicy, parse_retry_after
 
 NOW = datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=datetime.UTC)
 POLICY = RetryPolicy(max_attempts=4, backoff_base=0.5, backoff_cap=8.0, max_retry_after=60.0)

@@ -11,9 +11,9 @@ import anyio
 import httpx
 import pytest
 
-from extensions import _http
-from extensions._security import REDACTED, check_prediction_id, redact, same_origin
-from extensions.errors import (
+from inference_api import _http
+from inference_api._security import REDACTED, check_prediction_id, redact, same_origin
+from inference_api.errors import (
     APIConnectionError,
     APIError,
     APIResponseError,
@@ -22,7 +22,7 @@ from extensions.errors import (
     PredictionError,
     status_error_class,
 )
-from generated_client import AuthenticatedClient
+from inference_api_client import AuthenticatedClient
 
 from .calls_support import BASE_URL, MODES, TOKEN, VERSION, Sleeps, invoke, mock_client, prediction_json
 

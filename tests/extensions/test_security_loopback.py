@@ -12,11 +12,11 @@ import anyio
 import httpx
 import pytest
 
-from extensions import _http, calls
-from extensions.connection import InferenceClient
-from extensions.errors import AuthenticationError
-from mock_server.models import LLAMA
-from mock_server.testing import MockServer
+from inference_api import _http, calls
+from inference_api.connection import InferenceClient
+from inference_api.errors import AuthenticationError
+from inference_api_mock.models import LLAMA
+from inference_api_mock.testing import MockServer
 
 from .calls_support import MODES, TOKEN, loopback_client
 

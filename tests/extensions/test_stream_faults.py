@@ -14,11 +14,11 @@ import anyio
 import httpx
 import pytest
 
-from extensions import errors
-from extensions._streaming import ResumePolicy
-from extensions.connection import InferenceClient
-from extensions.sse import ServerSentEvent
-from extensions.streaming import (
+from inference_api import errors
+from inference_api._streaming import ResumePolicy
+from inference_api.connection import InferenceClient
+from inference_api.sse import ServerSentEvent
+from inference_api.streaming import (
     AsyncTextStream,
     TextStream,
     async_stream,
@@ -26,7 +26,7 @@ from extensions.streaming import (
     stream,
     stream_prediction,
 )
-from generated_client.models.prediction import Prediction
+from inference_api_client.models.prediction import Prediction
 from tests.extensions.calls_support import BASE_URL, TOKEN, Sleeps, mock_client, prediction_json
 
 LLAMA = "meta/llama-2-7b-chat:f1d50bb24186c52daae319ca8366e53debdaa9e0ae7ff976e918df752732ccc4"

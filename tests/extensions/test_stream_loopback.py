@@ -13,15 +13,15 @@ import anyio
 import httpx
 import pytest
 
-from extensions import errors
-from extensions.calls import async_get, cancel, create, get, run
-from extensions.connection import InferenceClient, connect
-from extensions.sse import ServerSentEvent
-from extensions.streaming import async_stream, async_stream_prediction, stream, stream_prediction
-from generated_client.models.llama_chat_input import LlamaChatInput
-from generated_client.models.prediction import Prediction
-from mock_server.models import FAIL, FAIL_MESSAGE, LLAMA, MISTRAL
-from mock_server.testing import MockServer
+from inference_api import errors
+from inference_api.calls import async_get, cancel, create, get, run
+from inference_api.connection import InferenceClient, connect
+from inference_api.sse import ServerSentEvent
+from inference_api.streaming import async_stream, async_stream_prediction, stream, stream_prediction
+from inference_api_client.models.llama_chat_input import LlamaChatInput
+from inference_api_client.models.prediction import Prediction
+from inference_api_mock.models import FAIL, FAIL_MESSAGE, LLAMA, MISTRAL
+from inference_api_mock.testing import MockServer
 
 MODES = ("sync", "async")
 STREAM_ROUTE = "GET /v1/predictions/{prediction_id}/stream"

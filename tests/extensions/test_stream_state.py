@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from extensions._streaming import ResumePolicy, StreamState, TextSoFar
-from extensions.errors import PredictionCanceledError, StreamError
+from inference_api._streaming import ResumePolicy, StreamState, TextSoFar
+from inference_api.errors import PredictionCanceledError, StreamError
 
 
 def block(event: str, data: str, event_id: int | None = None, retry: int | None = None) -> bytes:
@@ -217,7 +217,7 @@ def test_after_a_resume_an_event_without_an_id_carries_the_one_resumed_from() ->
 
 
 def test_an_event_over_the_size_limit_is_a_stream_error_with_the_text() -> None:
-    from extensions._limits import ResponseLimits
+    from inference_api._limits import ResponseLimits
 
     state = StreamState(limits=ResponseLimits(max_event_size=100))
     state.start_connection()

@@ -15,14 +15,14 @@ from typing import Any, TypeVar
 import anyio
 import pytest
 
-from extensions import errors
-from extensions.calls import async_cancel, cancel, create, get
-from extensions.connection import InferenceClient, connect
-from extensions.waiting import async_wait, wait
-from generated_client.models.prediction import Prediction
-from generated_client.models.prediction_status import PredictionStatus
-from mock_server.models import ECHO, FAIL, FAIL_MESSAGE, LLAMA
-from mock_server.testing import MockServer
+from inference_api import errors
+from inference_api.calls import async_cancel, cancel, create, get
+from inference_api.connection import InferenceClient, connect
+from inference_api.waiting import async_wait, wait
+from inference_api_client.models.prediction import Prediction
+from inference_api_client.models.prediction_status import PredictionStatus
+from inference_api_mock.models import ECHO, FAIL, FAIL_MESSAGE, LLAMA
+from inference_api_mock.testing import MockServer
 
 T = TypeVar("T")
 MODES = ("sync", "async")

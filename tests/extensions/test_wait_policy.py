@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from extensions._waiting import (
+from inference_api._waiting import (
     PollSchedule,
     PredictionSoFar,
     WaitClock,
@@ -18,9 +18,9 @@ from extensions._waiting import (
     is_final,
     timeout_error,
 )
-from extensions.errors import APIResponseError, PredictionCanceledError, PredictionError, WaitTimeoutError
-from generated_client.models.prediction import Prediction
-from generated_client.models.prediction_status import PredictionStatus
+from inference_api.errors import APIResponseError, PredictionCanceledError, PredictionError, WaitTimeoutError
+from inference_api_client.models.prediction import Prediction
+from inference_api_client.models.prediction_status import PredictionStatus
 from tests.extensions.calls_support import TOKEN, prediction_json
 
 

@@ -20,9 +20,9 @@ from typing import Any
 import anyio
 import attrs
 
-from extensions import calls, files, streaming, waiting
-from extensions.connection import InferenceClient, connect
-from generated_client.models.prediction import Prediction
+from inference_api import calls, files, streaming, waiting
+from inference_api.connection import InferenceClient, connect
+from inference_api_client.models.prediction import Prediction
 from tests.extensions import calls_support
 from tests.hostile.rawserver import Handler, RawServer
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 
-from extensions import calls, streaming
+from inference_api import calls, streaming
 from tests.hostile.harness import PREDICTION_ID, client_for, streaming_prediction
 
 

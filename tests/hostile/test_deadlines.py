@@ -19,9 +19,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from extensions import calls, streaming
-from extensions._deadline import is_bounded
-from extensions.errors import APIConnectionError, APIError, APITimeoutError, StreamTimeoutError, WaitTimeoutError
+from inference_api import calls, streaming
+from inference_api._deadline_sync import is_bounded
+from inference_api.errors import APIConnectionError, APIError, APITimeoutError, StreamTimeoutError, WaitTimeoutError
 from tests.hostile import harness
 from tests.hostile.harness import TOKEN
 from tests.hostile.rawserver import Connection, RawServer
@@ -170,7 +170,7 @@ def test_a_stream_that_only_keeps_alive_ends_at_its_idle_timeout(tmp_path: Path)
 
 
 def test_the_sync_deadline_is_in_place_on_the_clients_own_transport() -> None:
-    # It reaches into httpx's transport (see extensions._deadline): a new httpx that moves things
+    # It reaches into httpx's transport (see inference_api._deadline): a new httpx that moves things
     # must fail here rather than silently lose the bound.
     with RawServer(drip_body) as server:
         client = harness.client_for("sync", server.base_url, 0.5)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from extensions.cli import main
-from extensions.errors import APIResponseError, ServerError, StreamError
+from inference_api.cli import main
+from inference_api.errors import APIResponseError, ServerError, StreamError
 from tests.hostile import harness
 from tests.hostile.harness import MODES, TOKEN
 from tests.hostile.rawserver import Connection, Handler, RawServer
@@ -81,7 +81,7 @@ def test_the_cli_prints_one_line_and_no_traceback(command: list[str], capsys: py
 
 
 def test_a_deep_done_event_ends_the_stream_without_a_reason() -> None:
-    from extensions import streaming
+    from inference_api import streaming
 
     def handle(connection: Connection) -> None:
         connection.request()

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from extensions import calls, streaming
-from extensions._limits import ResponseLimits
-from extensions.errors import APIResponseError, ServerError, StreamError
+from inference_api import calls, streaming
+from inference_api._limits import ResponseLimits
+from inference_api.errors import APIResponseError, ServerError, StreamError
 from tests.hostile import harness
 from tests.hostile.harness import MODES, PREDICTION_ID, TOKEN
 from tests.hostile.rawserver import Connection, Handler, RawServer

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from mock_server.models import ECHO, LLAMA
-from mock_server.testing import MockServer
+from inference_api_mock.models import ECHO, LLAMA
+from inference_api_mock.testing import MockServer
 
 ALICE, BOB = "alice-token", "bob-token"
 RUN = {"model": ECHO, "input": {"n": 1}}
@@ -129,7 +129,7 @@ class Records(logging.Handler):
 @pytest.mark.parametrize("path", ["/v1/predictions", "/v1/run", "/_mock/faults"])
 def test_a_client_gone_mid_upload_is_one_line_in_the_log(server: MockServer, path: str) -> None:
     records = Records()
-    watched = [logging.getLogger(name) for name in ("mock_server", "uvicorn", "uvicorn.error")]
+    watched = [logging.getLogger(name) for name in ("inference_api_mock", "uvicorn", "uvicorn.error")]
     for logger in watched:
         logger.addHandler(records)
     level = watched[0].level
@@ -150,7 +150,7 @@ def test_a_client_gone_mid_upload_is_one_line_in_the_log(server: MockServer, pat
             logger.removeHandler(records)
         watched[0].setLevel(level)
     lines = [(record.name, record.getMessage()) for record in records.records]
-    assert lines == [("mock_server", f"client disconnected before sending all of POST {path}")], lines
+    assert lines == [("inference_api_mock", f"client disconnected before sending all of POST {path}")], lines
     assert all(record.exc_info is None for record in records.records)
     with client_of(server, ALICE) as alice:
         assert alice.post("/v1/run", json=RUN).status_code == 200, "the server carries on"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from extensions.cli import main
-from extensions.errors import APIError
+from inference_api.cli import main
+from inference_api.errors import APIError
 from tests.hostile import harness
 from tests.hostile.harness import PREDICTION_ID, TOKEN
 from tests.hostile.rawserver import Connection, Handler, RawServer, Request

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from extensions._streaming import ResumePolicy
-from extensions.errors import StreamError
+from inference_api._streaming import ResumePolicy
+from inference_api.errors import StreamError
 from tests.hostile import harness
 from tests.hostile.harness import MODES
 from tests.hostile.rawserver import Connection, Handler, RawServer
@@ -80,7 +80,7 @@ def test_a_server_that_only_replays_its_event_is_given_up_on(then: str, tmp_path
 
 
 def test_events_are_not_repeated_to_on_event_either() -> None:
-    from extensions import streaming
+    from inference_api import streaming
 
     seen: list[str] = []
     lock = threading.Lock()

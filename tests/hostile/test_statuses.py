@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from extensions.errors import APIResponseError, WaitTimeoutError
+from inference_api.errors import APIResponseError, WaitTimeoutError
 from tests.hostile import harness
 from tests.hostile.rawserver import Connection, Handler
 

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from httpx_sse import EventSource, ServerSentEvent
 
-from mock_server.models import ECHO
-from mock_server.spec import load_spec
-from mock_server.testing import MockServer
+from inference_api_mock.models import ECHO
+from inference_api_mock.spec import load_spec
+from inference_api_mock.testing import MockServer
 
 TOKEN = "token-a"
 OTHER_TOKEN = "token-b"

@@ -13,10 +13,10 @@ import httpx
 import pytest
 import yaml
 
-from extensions import NotFoundError, connect, get
-from mock_server.models import ECHO, FAIL, IMAGE_TO_VIDEO, LLAMA
-from mock_server.spec import find_spec_file
-from mock_server.testing import MockServer
+from inference_api import NotFoundError, connect, get
+from inference_api_mock.models import ECHO, FAIL, IMAGE_TO_VIDEO, LLAMA
+from inference_api_mock.spec import find_spec_file
+from inference_api_mock.testing import MockServer
 from tests.server.conftest import TOKEN, create, version_of, wait_final
 
 PREDICTION = yaml.safe_load(find_spec_file().read_text())["components"]["schemas"]["Prediction"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mock_server.auth import INVALID_TOKEN, MISSING_TOKEN, TokenChecker
-from mock_server.models import ECHO
-from mock_server.testing import MockServer
+from inference_api_mock.auth import INVALID_TOKEN, MISSING_TOKEN, TokenChecker
+from inference_api_mock.models import ECHO
+from inference_api_mock.testing import MockServer
 from tests.server.conftest import OTHER_TOKEN, TOKEN, assert_documented, bearer, create, version_of
 
 ROUTES = [

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server.app import DEFAULT_MAX_BODY_BYTES
-from mock_server.models import ECHO, LLAMA
-from mock_server.testing import MockServer
+from inference_api_mock.app import DEFAULT_MAX_BODY_BYTES
+from inference_api_mock.models import ECHO, LLAMA
+from inference_api_mock.testing import MockServer
 from tests.server.conftest import TOKEN, assert_documented, version_of
 
 VERSION = version_of(ECHO)

@@ -1,4 +1,4 @@
-"""`python -m mock_server`, the app factory, MockServer and the pytest plugin, as users run them."""
+"""`python -m inference_api_mock`, the app factory, MockServer and the pytest plugin, as users run them."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ import httpx
 import pytest
 from httpx_sse import EventSource
 
-from mock_server.app import create_app
-from mock_server.models import ECHO, LLAMA
-from mock_server.serving import bind
-from mock_server.testing import MockServer
+from inference_api_mock.app import create_app
+from inference_api_mock.models import ECHO, LLAMA
+from inference_api_mock.serving import bind
+from inference_api_mock.testing import MockServer
 from tests.server.conftest import bearer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,9 +29,9 @@ RUN = {"model": ECHO, "input": {"a": 1}}
 
 @contextmanager
 def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`python -m mock_server ...`, its first stdout line (the base URL) and the process."""
+    """`python -m inference_api_mock ...`, its first stdout line (the base URL) and the process."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "--host", "127.0.0.1", "--port", "0", *args],
+        [sys.executable, "-m", "inference_api_mock", "--host", "127.0.0.1", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -91,7 +91,10 @@ def test_module_reads_tokens_from_the_environment_and_enables_faults() -> None:
 
 def test_module_refuses_a_bad_speed() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mock_server", "--speed", "0", "--token", "t"], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-m", "inference_api_mock", "--speed", "0", "--token", "t"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 2 and "--speed must be positive" in result.stderr
 
@@ -119,7 +122,7 @@ def test_pytest_plugin_fixture_in_a_users_test_suite(tmp_path: Path) -> None:
         textwrap.dedent(
             """
             import httpx
-            from mock_server.models import ECHO
+            from inference_api_mock.models import ECHO
 
             def test_first(mock_server):
                 mock_server.fault("POST /v1/run", status=503)
@@ -149,7 +152,7 @@ def test_pytest_plugin_fixture_in_a_users_test_suite(tmp_path: Path) -> None:
             "pytest",
             "-q",
             "-p",
-            "mock_server.pytest_plugin",
+            "inference_api_mock.pytest_plugin",
             "-p",
             "no:cacheprovider",
             str(tmp_path),
@@ -211,7 +214,10 @@ def test_stopping_ends_open_streams_and_run_waits() -> None:
 @pytest.mark.parametrize("module", ["starlette", "uvicorn", "jsonschema", "yaml"])
 def test_module_without_the_server_extra_says_so_in_one_line(module: str) -> None:
     # `None` in sys.modules makes `import module` raise ModuleNotFoundError, as when it is not installed.
-    blocked = f"import runpy, sys; sys.modules[{module!r}] = None; runpy.run_module('mock_server', run_name='__main__')"
+    blocked = (
+        f"import runpy, sys; sys.modules[{module!r}] = None; "
+        "runpy.run_module('inference_api_mock', run_name='__main__')"
+    )
     result = subprocess.run(
         [sys.executable, "-c", blocked, "--port", "0"], capture_output=True, text=True, cwd=ROOT, timeout=60
     )

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from httpx_sse import EventSource
 
-from mock_server.faults import MALFORMED_JSON, Fault, FaultBook, RecordedRequest, RequestLog
-from mock_server.models import ECHO, LLAMA
-from mock_server.spec import load_spec
-from mock_server.testing import MockServer
+from inference_api_mock.faults import MALFORMED_JSON, Fault, FaultBook, RecordedRequest, RequestLog
+from inference_api_mock.models import ECHO, LLAMA
+from inference_api_mock.spec import load_spec
+from inference_api_mock.testing import MockServer
 from tests.server.conftest import TOKEN, bearer, create
 
 GET_ROUTE = "GET /v1/predictions/{prediction_id}"

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from httpx_sse import EventSource
 
-from mock_server.models import ECHO, FAIL, LLAMA
-from mock_server.testing import MockServer
+from inference_api_mock.models import ECHO, FAIL, LLAMA
+from inference_api_mock.testing import MockServer
 from tests.server.conftest import TOKEN, assert_documented, bearer, create, stream_events, version_of, wait_final
 
 

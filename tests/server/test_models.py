@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server.models import ECHO, FAIL, IMAGE_TO_VIDEO, LLAMA, MAX_PIECES, MISTRAL, chat_pieces, find_by_ref
-from mock_server.testing import MockServer
+from inference_api_mock.models import ECHO, FAIL, IMAGE_TO_VIDEO, LLAMA, MAX_PIECES, MISTRAL, chat_pieces, find_by_ref
+from inference_api_mock.testing import MockServer
 from tests.server.conftest import assert_documented, create, version_of, wait_final
 
 

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from mock_server import faults
-from mock_server.faults import FaultBook, RateLimit
-from mock_server.spec import load_spec
-from mock_server.testing import MockServer
+from inference_api_mock import faults
+from inference_api_mock.faults import FaultBook, RateLimit
+from inference_api_mock.spec import load_spec
+from inference_api_mock.testing import MockServer
 from tests.server.conftest import create
 
 CREATE = "POST /v1/predictions"

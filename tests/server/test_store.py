@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from mock_server.models import ECHO, LLAMA, FakeModel, find_by_ref
-from mock_server.predictions import Prediction, Store
+from inference_api_mock.models import ECHO, LLAMA, FakeModel, find_by_ref
+from inference_api_mock.predictions import Prediction, Store
 
 
 @pytest.mark.anyio

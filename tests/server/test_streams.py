@@ -7,10 +7,10 @@ import json
 import httpx
 import pytest
 
-from mock_server import sse
-from mock_server.models import ECHO, FAIL, LLAMA, MISTRAL
-from mock_server.spec import load_spec
-from mock_server.testing import MockServer
+from inference_api_mock import sse
+from inference_api_mock.models import ECHO, FAIL, LLAMA, MISTRAL
+from inference_api_mock.spec import load_spec
+from inference_api_mock.testing import MockServer
 from tests.server.conftest import TOKEN, bearer, create, stream_events, wait_final
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server.models import ECHO, LLAMA
-from mock_server.webhooks import is_loopback_url
+from inference_api_mock.models import ECHO, LLAMA
+from inference_api_mock.webhooks import is_loopback_url
 from tests.server.conftest import create, wait_final
 
 

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from generated_client import AuthenticatedClient
-from generated_client.api.models import run_model, run_model_sse
-from generated_client.api.predictions import cancel_prediction, create_prediction, get_prediction
-from generated_client.models import (
+from inference_api_client import AuthenticatedClient
+from inference_api_client.api.models import run_model, run_model_sse
+from inference_api_client.api.predictions import cancel_prediction, create_prediction, get_prediction
+from inference_api_client.models import (
     CreatePredictionRequest,
     ErrorResponse,
     Prediction,

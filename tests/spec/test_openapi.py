@@ -15,7 +15,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, OpenAPIV32SpecValidator
 
-from mock_server.models import find_by_ref, find_by_version
+from inference_api_mock.models import find_by_ref, find_by_version
 from tests.guide import GUIDE, guide_payloads
 from tests.spec.regenerate_script import regenerate_module
 

@@ -19,12 +19,12 @@ import pytest
 import yaml
 from starlette.routing import Route
 
-from extensions import calls, streaming, waiting
-from extensions.cli import build_parser, main
-from extensions.connection import InferenceClient, connect
-from mock_server.app import create_app
-from mock_server.models import ECHO, LLAMA
-from mock_server.testing import MockServer
+from inference_api import calls, streaming, waiting
+from inference_api.cli import build_parser, main
+from inference_api.connection import InferenceClient, connect
+from inference_api_mock.app import create_app
+from inference_api_mock.models import ECHO, LLAMA
+from inference_api_mock.testing import MockServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text())
@@ -102,7 +102,7 @@ def sent(server: MockServer, operation_id: str) -> bool:
 @pytest.mark.parametrize("operation_id", sorted(COVERAGE))
 def test_its_sdk_call_sends_it(operation_id: str, mock_server: MockServer) -> None:
     coverage = COVERAGE[operation_id]
-    assert coverage.sdk.__module__.startswith("extensions.")
+    assert coverage.sdk.__module__.startswith("inference_api.")
     with connect(mock_server.token, mock_server.base_url) as client:
         coverage.drive(client)
     assert sent(mock_server, operation_id), f"{coverage.sdk.__qualname__} did not send {operation_id}"

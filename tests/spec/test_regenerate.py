@@ -1,4 +1,4 @@
-"""generated_client/ is exactly what openapi.yaml and the generator config produce."""
+"""generated_client/inference_api_client/ is exactly what openapi.yaml and the generator config produce."""
 
 from __future__ import annotations
 
@@ -26,8 +26,10 @@ def test_generated_client_is_up_to_date() -> None:
 
 
 def test_a_hand_edit_fails_the_check_with_a_readable_diff(tmp_path: Path) -> None:
-    copy = tmp_path / "generated_client"
-    shutil.copytree(ROOT / "generated_client", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    copy = tmp_path / "inference_api_client"
+    shutil.copytree(
+        ROOT / "generated_client" / "inference_api_client", copy, ignore=shutil.ignore_patterns("__pycache__")
+    )
     edited = copy / "models" / "prediction.py"
     edited.write_text(edited.read_text().replace("class Prediction:", "class Prediction:  # hand edit"))
     (copy / "models" / "stray.py").write_text("x = 1\n")
@@ -37,12 +39,12 @@ def test_a_hand_edit_fails_the_check_with_a_readable_diff(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert "-class Prediction:  # hand edit" in result.stdout
     assert "+class Prediction:" in result.stdout
-    assert "generated_client/models/stray.py (on disk)" in result.stdout
+    assert "generated_client/inference_api_client/models/stray.py (on disk)" in result.stdout
     assert "never the generated files" in result.stderr
 
 
 def test_generated_package_is_typed() -> None:
-    assert (ROOT / "generated_client" / "py.typed").exists()
+    assert (ROOT / "generated_client" / "inference_api_client" / "py.typed").exists()
 
 
 def test_the_summary_lists_operations_and_fields_added_removed_and_retyped_breaking_ones_marked() -> None:

@@ -23,10 +23,10 @@ import anyio
 import pytest
 import yaml
 
-from extensions import async_create, async_run, async_stream, connect, create, run, stream
-from extensions._requests import request_fields
-from extensions.cli import main
-from generated_client.models import CreatePredictionRequest, RunRequest
+from inference_api import async_create, async_run, async_stream, connect, create, run, stream
+from inference_api._requests import request_fields
+from inference_api.cli import main
+from inference_api_client.models import CreatePredictionRequest, RunRequest
 from tests.extensions.calls_support import prediction_json
 from tests.recording_server import RecordingServer
 
@@ -159,8 +159,10 @@ def test_a_new_request_field_reaches_create_and_the_cli_after_regenerating(tmp_p
     anchor = "\n        stream:\n          type: boolean\n"
     assert spec.count(anchor) == 1
     (tmp_path / "openapi.yaml").write_text(spec.replace(anchor, ADD_PRIORITY.rstrip("\n") + anchor))
-    package = tmp_path / "site" / "generated_client"
-    shutil.copytree(ROOT / "generated_client", package, ignore=shutil.ignore_patterns("__pycache__"))
+    package = tmp_path / "site" / "inference_api_client"
+    shutil.copytree(
+        ROOT / "generated_client" / "inference_api_client", package, ignore=shutil.ignore_patterns("__pycache__")
+    )
 
     regenerated = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "regenerate"), "--spec", str(tmp_path / "openapi.yaml"),
@@ -170,14 +172,14 @@ def test_a_new_request_field_reaches_create_and_the_cli_after_regenerating(tmp_p
     assert regenerated.returncode == 0, regenerated.stdout + regenerated.stderr
     assert "+ model CreatePredictionRequest: priority added (int | Unset, optional)" in regenerated.stdout
 
-    # The regenerated package first on the path; extensions/ and tests/ from this checkout, unchanged.
+    # The regenerated package first on the path; inference_api and tests/ from this checkout, unchanged.
     script = f"""
-import json, generated_client
-from extensions import connect, create
-from extensions.cli import main
+import json, inference_api_client
+from inference_api import connect, create
+from inference_api.cli import main
 from tests.extensions.calls_support import prediction_json
 from tests.recording_server import RecordingServer
-assert generated_client.__file__.startswith({str(package)!r}), generated_client.__file__
+assert inference_api_client.__file__.startswith({str(package)!r}), inference_api_client.__file__
 with RecordingServer(201, {{"data": prediction_json()}}) as server:
     with connect("token", server.base_url, retries=0) as client:
         create(client, {VERSION!r}, {{"prompt": "hi"}}, priority=5)

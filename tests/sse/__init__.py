@@ -1,1 +1,1 @@
-"""extensions.sse decodes event streams as the WHATWG HTML standard says."""
+"""inference_api.sse decodes event streams as the WHATWG HTML standard says."""

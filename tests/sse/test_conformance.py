@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extensions.sse import iter_events
+from inference_api.sse import iter_events
 from tests.sse.conformance_cases import CASES, Case
 
 pytestmark = pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from extensions.sse import ServerSentEvent, SSEDecoder, aiter_events, iter_events
+from inference_api.sse import ServerSentEvent, SSEDecoder, aiter_events, iter_events
 
 
 def feed_all(decoder: SSEDecoder, *chunks: bytes) -> list[ServerSentEvent]:
@@ -184,7 +184,7 @@ async def test_aiter_events_leaves_reconnection_state_on_the_decoder() -> None:
 
 
 def test_a_line_longer_than_the_limit_raises_across_chunks_and_within_one() -> None:
-    from extensions.sse import EventTooLarge
+    from inference_api.sse import EventTooLarge
 
     decoder = SSEDecoder(max_size=10)
     decoder.feed(b"data: 1234")
@@ -196,7 +196,7 @@ def test_a_line_longer_than_the_limit_raises_across_chunks_and_within_one() -> N
 
 
 def test_an_event_of_many_short_lines_counts_each_line() -> None:
-    from extensions.sse import EventTooLarge
+    from inference_api.sse import EventTooLarge
 
     decoder = SSEDecoder(max_size=1000)
     with pytest.raises(EventTooLarge):
@@ -207,7 +207,7 @@ def test_an_event_of_many_short_lines_counts_each_line() -> None:
 
 
 def test_the_default_limit_is_16_mib_and_none_lifts_it() -> None:
-    from extensions.sse import DEFAULT_MAX_EVENT_SIZE
+    from inference_api.sse import DEFAULT_MAX_EVENT_SIZE
 
     assert DEFAULT_MAX_EVENT_SIZE == 16 * 1024 * 1024
     unlimited = SSEDecoder(max_size=None)

@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extensions.sse import SSEDecoder
+from inference_api.sse import SSEDecoder
 
 Event = tuple[str, str, str, int | None]
 

@@ -43,10 +43,10 @@ from typing import Any
 
 import attrs
 
-from ._batch import FINAL_STATUSES, IndexSet, ResultsState
-from .batching import DEFAULT_CONCURRENCY, AsyncBatch, _ResultsFile, _Shard
-from .connection import connect
-from .waiting import DEFAULT_WAIT_TIMEOUT
+from ..connection import connect
+from ..waiting import DEFAULT_WAIT_TIMEOUT
+from ._core import FINAL_STATUSES, IndexSet, ResultsState
+from ._engine import DEFAULT_CONCURRENCY, AsyncBatch, _ResultsFile, _Shard
 
 __all__ = ["RaySummary", "ray_batch"]
 

@@ -36,7 +36,7 @@
   would cost a disk flush per input): a power cut or an operating system crash can also lose
   the lines of the last few seconds.
 
-The decisions (limits, results file records, ordering) are pure, in `_batch`; this module is the
+The decisions (limits, results file records, ordering) are pure, in `_core`; this module is the
 I/O around them. The sync `batch` runs the async engine on its own event loop in a thread.
 """
 
@@ -60,10 +60,16 @@ from typing import IO, Any, Self
 import anyio
 import attrs
 
-from generated_client import AuthenticatedClient
-from generated_client.models.prediction import Prediction
+from inference_api_client import AuthenticatedClient
+from inference_api_client.models.prediction import Prediction
 
-from ._batch import (
+from .._http import retry_policy
+from .._waiting import PollSchedule, is_final
+from ..calls import async_cancel_before, async_create
+from ..connection import InferenceClient
+from ..errors import APIError, PredictionError, RateLimitError, WaitTimeoutError
+from ..waiting import DEFAULT_WAIT_TIMEOUT, async_wait
+from ._core import (
     PAUSE_BASE,
     AdaptiveLimit,
     BatchResult,
@@ -74,12 +80,6 @@ from ._batch import (
     creation_record,
     parse_record,
 )
-from ._http import retry_policy
-from ._waiting import PollSchedule, is_final
-from .calls import async_cancel_before, async_create
-from .connection import InferenceClient
-from .errors import APIError, PredictionError, RateLimitError, WaitTimeoutError
-from .waiting import DEFAULT_WAIT_TIMEOUT, async_wait
 
 __all__ = [
     "AsyncBatch",
@@ -323,7 +323,7 @@ def _everything(index: int) -> bool:
 
 @attrs.frozen
 class _Shard:
-    """For a worker of a fanned-out batch (`extensions.ray_batch`): the inputs it owns (index
+    """For a worker of a fanned-out batch (`inference_api.batching.ray`): the inputs it owns (index
     modulo `count`), what the driver's results file says, and where records go instead of a file."""
 
     number: int

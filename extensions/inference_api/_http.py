@@ -31,16 +31,15 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import httpx
 
-from generated_client import AuthenticatedClient
-from generated_client.models.prediction import Prediction
-from generated_client.models.prediction_response import PredictionResponse
+from inference_api_client import AuthenticatedClient
+from inference_api_client.models.prediction import Prediction
+from inference_api_client.models.prediction_response import PredictionResponse
 
-from . import _deadline
 from ._deadline import DEFAULT_CALL_TIMEOUT, DEFAULT_RUN_TIMEOUT, DeadlineExpired, deadline_after, sync_deadline
 from ._limits import DEFAULT_LIMITS, JSONTooDeep, ResponseLimits, loads
 from ._pool import queue_beyond_pool
@@ -55,9 +54,13 @@ from .errors import (
     status_error_class,
 )
 
+if TYPE_CHECKING:
+    from ._deadline_async import AsyncDeadline
+
 __all__ = [
     "DEFAULT_RETRY",
     "aiter_body",
+    "async_deadline",
     "async_open_stream",
     "async_send",
     "attempts_of",
@@ -124,6 +127,13 @@ def run_deadline(client: AuthenticatedClient, timeout: float | None = None) -> f
     seconds = timeout if timeout is not None else getattr(client, "run_timeout", DEFAULT_RUN_TIMEOUT)
     deadline = deadline_after(seconds)
     return math.inf if deadline is None else deadline
+
+
+def async_deadline(deadline: float) -> AsyncDeadline:
+    """A timer for one async call or stream connection (asyncio is imported by the first async call)."""
+    from ._deadline_async import AsyncDeadline
+
+    return AsyncDeadline(deadline)
 
 
 def checked_url(url: httpx.URL | str, *, secrets: tuple[str, ...] = ()) -> httpx.URL:
@@ -548,12 +558,14 @@ _PREPARED = "_inference_api_prepared"
 
 def _prepare(http_client: httpx.Client | httpx.AsyncClient) -> None:
     """Once per httpx client: its cookie jar skips responses without cookies; a sync client's own
-    transports honour `sync_deadline` (`_deadline.bound_sync_reads`), an async client's own pools
+    transports honour `sync_deadline` (`_deadline_sync.bound_sync_reads`), an async client's own pools
     queue the requests beyond their connections (`_pool`). Cheap to call again."""
     if getattr(http_client, _PREPARED, False):
         return
     if isinstance(http_client, httpx.Client):
-        _deadline.bound_sync_reads(http_client)
+        from ._deadline_sync import bound_sync_reads  # httpcore: imported when a client is made
+
+        bound_sync_reads(http_client)
     else:
         queue_beyond_pool(http_client)
     cookies = getattr(http_client, "_cookies", None)
@@ -578,7 +590,7 @@ def send(
     stream: bool = False,
     deadline: float | None = None,
 ) -> httpx.Response:
-    """Send a request with retries and return its 2xx response, or raise an `extensions.errors` error.
+    """Send a request with retries and return its 2xx response, or raise an `inference_api.errors` error.
 
     `request_kwargs` are `httpx.Client.build_request` arguments, such as a generated endpoint's
     `_get_kwargs(...)`; a URL may be absolute, and then carries the token only to the base URL's
@@ -654,7 +666,7 @@ async def async_send(
     attempts = _Attempts(client, idempotent=idempotent, deadline=call_deadline(client, deadline))
     sleep = _async_sleep(client)
     limit = attempts.limits.max_body_bytes
-    guard = None if attempts.deadline == math.inf else _deadline.AsyncDeadline(attempts.deadline)
+    guard = None if attempts.deadline == math.inf else async_deadline(attempts.deadline)
     try:
         while True:
             kwargs = attempts.start(request_kwargs, http_client.timeout)
@@ -715,7 +727,7 @@ def iter_body(
     seconds: float,
     chunk_size: int | None = None,
 ) -> Iterator[bytes]:
-    """A streamed body's chunks, read by `deadline` (`math.inf`: none) with `extensions.errors` errors.
+    """A streamed body's chunks, read by `deadline` (`math.inf`: none) with `inference_api.errors` errors.
 
     Every socket read is cut to the time left (see `_deadline`): past it, `APITimeoutError`, which
     says the call had `seconds` in all. An httpx error becomes its typed error as `send` types it
@@ -752,7 +764,7 @@ async def aiter_body(
     """`iter_body` for async code: one timer for the whole body cancels a read past `deadline`."""
     secrets = _secrets(client)
     chunks = response.aiter_bytes(chunk_size)
-    guard = None if deadline == math.inf else _deadline.AsyncDeadline(deadline)
+    guard = None if deadline == math.inf else async_deadline(deadline)
     try:
         while True:
             try:

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Self
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .batching import AsyncBatch, BatchStats
-    from .cli import Display
-    from .connection import InferenceClient
+    from ..batching import AsyncBatch, BatchStats
+    from ..connection import InferenceClient
+    from ._display import Display
 
 EXIT_SOME_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace, client: InferenceClient, display: Display) -> 
     import contextlib
     import signal
 
-    from .batching import async_batch, count_lines
+    from ..batching import async_batch, count_lines
 
     inputs: Path = args.inputs
     if not inputs.is_file():

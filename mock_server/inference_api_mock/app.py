@@ -1,6 +1,6 @@
 """The mock server's ASGI application: `create_app(tokens, ...)`.
 
-Routes are the spec's operations, and every request is checked against the spec (`mock_server.spec`)
+Routes are the spec's operations, and every request is checked against the spec (`inference_api_mock.spec`)
 before anything happens, in this order, so that bad input always gets a clear 4xx and never a 5xx:
 
     unknown path 404 · wrong method 405 (with Allow) · missing/wrong token 401 · bad path id or
@@ -11,7 +11,7 @@ before anything happens, in this order, so that bad input always gets a clear 4x
 Answers have exactly the documented shapes: `{"data": <prediction>}`, FastAPI-style
 `{"detail": "..."}` or `{"detail": [{"loc", "msg", "type"}]}` errors, 201 with `Location` for a
 created prediction, `text/event-stream` for streams, and an `X-Request-Id` header on every
-response (`mock_server.request_ids`). Three routes outside the spec need no token:
+response (`inference_api_mock.request_ids`). Three routes outside the spec need no token:
 `GET /openapi.yaml` (the spec this server implements), `GET /docs` (its API reference, once
 `python3 scripts/dev docs` has built it) and `GET /files/<id>.mp4` (video outputs).
 With `faults=True`, the admin routes `POST/DELETE /_mock/faults` and `GET /_mock/requests` exist
@@ -19,9 +19,9 @@ too (same bearer token; each token plans, clears and sees only its own faults an
 
 Limits, so that a long-running server stays bounded: request bodies of at most 1 MiB
 (`max_body_bytes`; more is 413); at most 10,000 predictions kept, and at most 256 MiB of their
-inputs and event data (`mock_server.predictions`): the oldest finished ones are forgotten first, and
+inputs and event data (`inference_api_mock.predictions`): the oldest finished ones are forgotten first, and
 when the unfinished ones alone fill either limit, new predictions get 429 with Retry-After. A client
-that disconnects mid-request is logged in one line (logger `mock_server`).
+that disconnects mid-request is logged in one line (logger `inference_api_mock`).
 """
 
 from __future__ import annotations
@@ -42,15 +42,15 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from mock_server import files, sse
-from mock_server.auth import TokenChecker
-from mock_server.faults import ControlMiddleware, Fault, FaultBook, RequestLog, redact
-from mock_server.models import find_by_ref, find_by_version, known_refs
-from mock_server.predictions import MAX_STORED_BYTES, Prediction, Store, StoreFull
-from mock_server.request_ids import RequestIdMiddleware
-from mock_server.spec import Operation, Spec, ValidationIssue, load_spec
+from inference_api_mock import files, sse
+from inference_api_mock.auth import TokenChecker
+from inference_api_mock.faults import ControlMiddleware, Fault, FaultBook, RequestLog, redact
+from inference_api_mock.models import find_by_ref, find_by_version, known_refs
+from inference_api_mock.predictions import MAX_STORED_BYTES, Prediction, Store, StoreFull
+from inference_api_mock.request_ids import RequestIdMiddleware
+from inference_api_mock.spec import Operation, Spec, ValidationIssue, load_spec
 
-logger = logging.getLogger("mock_server")
+logger = logging.getLogger("inference_api_mock")
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_KEEPALIVE_SECONDS = 15.0
@@ -59,7 +59,7 @@ MAX_JSON_DEPTH = 64
 NOT_FOUND = "Prediction not found."
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # The API reference that `python3 scripts/dev docs` builds in a checkout.
-DOCS_PAGE = Path(__file__).resolve().parent.parent / "build" / "docs" / "index.html"
+DOCS_PAGE = Path(__file__).resolve().parents[2] / "build" / "docs" / "index.html"
 
 
 @attrs.frozen

@@ -1,7 +1,7 @@
 """The decisions of a batch, without I/O: results and their JSONL records, what a results file
 says is done, how many predictions may run at once, and putting results back in input order.
 
-`extensions.batching` drives these with real requests, clocks and files; keeping them here means
+`inference_api.batching` drives these with real requests, clocks and files; keeping them here means
 they are tested without a server, a clock or a disk.
 
 Results file (JSON Lines, append-only while a batch runs): one line when a prediction is created
@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._retry import Decision, Failure, RetryPolicy
+from .._retry import Decision, Failure, RetryPolicy
 
 if TYPE_CHECKING:
-    from generated_client.models.prediction import Prediction
+    from inference_api_client.models.prediction import Prediction
 
 __all__ = [
     "ERROR",

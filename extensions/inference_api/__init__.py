@@ -1,7 +1,7 @@
-"""The hand-written layer over `generated_client`: calls that raise typed errors, retries,
+"""The hand-written layer over `inference_api_client`: calls that raise typed errors, retries,
 streaming, waiting, file inputs and downloads.
 
-    from extensions import connect, run, stream, create, wait
+    from inference_api import connect, run, stream, create, wait
 
     client = connect()                                  # $INFERENCE_API_TOKEN, $INFERENCE_API_BASE_URL
     print("".join(run(client, MODEL, {"prompt": "Hi"}).output))
@@ -14,7 +14,7 @@ streaming, waiting, file inputs and downloads.
 
 Every call has an async twin named with an `async_` prefix.
 
-Names are imported on first use (PEP 562), so `import extensions` and the `inference-api`
+Names are imported on first use (PEP 562), so `import inference_api` and the `inference-api`
 command line start without loading httpx or the generated client until they need them.
 """
 
@@ -23,9 +23,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._lazy import lazy_names
+from ._version import __version__
 
 if TYPE_CHECKING:
-    from generated_client.models import Prediction, PredictionStatus
+    from inference_api_client.models import Prediction, PredictionStatus
 
     from ._limits import ResponseLimits
     from ._retry import RetryPolicy
@@ -94,6 +95,7 @@ __all__ = [
     "TextStream",
     "UnprocessableEntityError",
     "WaitTimeoutError",
+    "__version__",
     "aiter_events",
     "async_batch",
     "async_cancel",
@@ -120,8 +122,8 @@ __all__ = [
 
 # Where each public name lives: the module is imported on first access.
 _SOURCES = {
-    "Prediction": "generated_client.models",
-    "PredictionStatus": "generated_client.models",
+    "Prediction": "inference_api_client.models",
+    "PredictionStatus": "inference_api_client.models",
     "ResponseLimits": "._limits",
     "RetryPolicy": "._retry",
     "ResumePolicy": "._streaming",

@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from generated_client.models.prediction import Prediction
+    from inference_api_client.models.prediction import Prediction
 
 __all__ = [
     "APIConnectionError",

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import anyio
 import httpx
 
-from generated_client import AuthenticatedClient
+from inference_api_client import AuthenticatedClient
 
 from ._http import aiter_body, async_open_stream, checked_url, iter_body, open_stream, run_deadline
 from ._security import redact
@@ -244,7 +244,7 @@ def download(
     the server does not say); chunks are as they arrive (at most 64 KiB), or `chunk_size` bytes.
     `timeout` bounds the whole download, whatever the server does (default: the client's
     `run_timeout`, 600 s; `math.inf` for none): past it, `APITimeoutError`.
-    Errors are `extensions.errors` errors; a malformed `url` is a ValueError, raised before any
+    Errors are `inference_api.errors` errors; a malformed `url` is a ValueError, raised before any
     request.
 
     Example:

@@ -38,17 +38,16 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._display import Display
+
 if TYPE_CHECKING:
-    from rich.console import Console
+    from inference_api_client.models import Prediction
 
-    from generated_client.models import Prediction
-
-    from .connection import InferenceClient
+    from ..connection import InferenceClient
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -58,9 +57,6 @@ EXIT_TIMED_OUT = 4
 EXIT_INTERRUPTED = 130
 
 DEFAULT_TIMEOUT = 600.0
-
-UpdateCallback = Callable[["Prediction"], object]
-ProgressCallback = Callable[[int, "int | None"], object]
 
 
 def parse_input(pairs: Sequence[str]) -> dict[str, Any]:
@@ -97,106 +93,14 @@ def show_output(prediction: Prediction) -> None:
         print(json.dumps(output, indent=2, ensure_ascii=False))
 
 
-def last_log_line(prediction: Prediction) -> str:
-    logs = prediction.logs if isinstance(prediction.logs, str) else ""
-    lines = [line.strip() for line in logs.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
-# --- live feedback on stderr ------------------------------------------------------------------------
-
-
-def _ignore(*_: object) -> None:
-    pass
-
-
-class Display:
-    """A live status line or progress bar on stderr when it is a terminal; nothing otherwise.
-
-    Nothing goes to stdout, so a script that reads the result is never disturbed. Uses rich (the
-    `cli` extra); without it, or with `--quiet`, the commands print only their result.
-    """
-
-    def __init__(self, enabled: bool = True) -> None:
-        self.console: Console | None = None
-        if not enabled:
-            return
-        try:
-            from rich.console import Console
-        except ImportError:
-            return
-        console = Console(stderr=True)
-        if console.is_terminal and not console.is_dumb_terminal:
-            self.console = console
-
-    @contextmanager
-    def status(self, action: str, status: str = "waiting") -> Iterator[UpdateCallback]:
-        """A spinner, the prediction's status, the elapsed time and its last log line (or `action`)."""
-        if self.console is None:
-            yield _ignore
-            return
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-        from rich.table import Column
-
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.fields[status]}", markup=False, style="bold"),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}", markup=False, table_column=Column(no_wrap=True, overflow="ellipsis")),
-            console=self.console,
-            transient=True,
-            redirect_stdout=False,  # the result goes to stdout, never into the live display
-        ) as progress:
-            task = progress.add_task(action, total=None, status=status)
-
-            def on_update(prediction: Prediction) -> None:
-                # Drawn at once, not at the next tick: a short status is seen too.
-                description = last_log_line(prediction) or prediction.id
-                progress.update(task, status=str(prediction.status), description=description, refresh=True)
-
-            yield on_update
-
-    @contextmanager
-    def transfer(self, name: str) -> Iterator[ProgressCallback]:
-        """A progress bar with the size done and in all, the speed and the time left."""
-        if self.console is None:
-            yield _ignore
-            return
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        with Progress(
-            TextColumn("{task.description}", markup=False),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=self.console,
-            transient=True,
-            redirect_stdout=False,
-        ) as progress:
-            task = progress.add_task(name, total=None)
-
-            def on_chunk(done: int, total: int | None) -> None:
-                progress.update(task, completed=done, total=total)
-
-            yield on_chunk
-
-
 # --- the commands: one parser and one function each; a new command adds both ---------------------------
 
 Command = Callable[[argparse.Namespace, "InferenceClient", Display], "int | None"]  # None: EXIT_OK
 
 
 def run_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
-    from . import calls
-    from ._requests import request_options
+    from .. import calls
+    from .._requests import request_options
 
     model_input = parse_input(args.input)
     # POST /v1/run answers only when the model is done: until then the line shows the time.
@@ -207,8 +111,8 @@ def run_command(args: argparse.Namespace, client: InferenceClient, display: Disp
 
 
 def stream_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
-    from . import streaming
-    from ._requests import request_options
+    from .. import streaming
+    from .._requests import request_options
 
     for piece in streaming.stream(client, args.model, parse_input(args.input), **request_options(args)):
         sys.stdout.write(piece)
@@ -217,8 +121,8 @@ def stream_command(args: argparse.Namespace, client: InferenceClient, display: D
 
 
 def create_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
-    from . import calls, waiting
-    from ._requests import request_options
+    from .. import calls, waiting
+    from .._requests import request_options
 
     options = request_options(args)
     prediction = calls.create(client, args.version, parse_input(args.input), stream=args.stream, **options)
@@ -231,19 +135,19 @@ def create_command(args: argparse.Namespace, client: InferenceClient, display: D
 
 
 def get_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
-    from . import calls
+    from .. import calls
 
     show_prediction(calls.get(client, args.id))
 
 
 def cancel_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
-    from . import calls
+    from .. import calls
 
     show_prediction(calls.cancel(client, args.id))
 
 
 def wait_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
-    from . import waiting
+    from .. import waiting
 
     with display.status(args.id) as on_update:
         prediction = waiting.wait(client, args.id, timeout=args.timeout, on_update=on_update)
@@ -251,7 +155,7 @@ def wait_command(args: argparse.Namespace, client: InferenceClient, display: Dis
 
 
 def download_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
-    from . import files
+    from .. import files
 
     destination = files.download_path(args.url, args.path, client)  # in a directory: the URL's file name
     with display.transfer(destination.name) as on_chunk:
@@ -260,7 +164,7 @@ def download_command(args: argparse.Namespace, client: InferenceClient, display:
 
 
 class CommandParser(argparse.ArgumentParser):
-    """A command's parser that adds its request-field options (`extensions._requests`) only when
+    """A command's parser that adds its request-field options (`inference_api._requests`) only when
     the command is used: they come from the generated models, which `inference-api --help` need not load."""
 
     request_model: str | None = None  # the generated request model's name
@@ -270,9 +174,9 @@ class CommandParser(argparse.ArgumentParser):
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         if self.request_model is not None:
-            from generated_client import models
+            from inference_api_client import models
 
-            from ._requests import add_request_options
+            from .._requests import add_request_options
 
             add_request_options(self, getattr(models, self.request_model), skip=self.request_skip)
             self.request_model = None
@@ -333,9 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("url")
     download.add_argument("path", type=Path)
 
-    from . import _batch_cli  # argparse only: the batch engine is imported when the command runs
+    from . import _batch  # argparse only: the batch engine is imported when the command runs
 
-    _batch_cli.add_parser(add)
+    _batch.add_parser(add)
     return parser
 
 
@@ -359,9 +263,9 @@ def _main(argv: Sequence[str] | None) -> int:
     # Parsing imports the generated models (for `create --help` options) and `connect` the SDK:
     # a Ctrl-C during either is an interruption like any other, not an import traceback.
     args = build_parser().parse_args(argv)
-    from ._security import redacted_output
-    from .connection import TOKEN_ENV, connect
-    from .errors import APIError, APITimeoutError, PredictionCanceledError, WaitTimeoutError
+    from .._security import redacted_output
+    from ..connection import TOKEN_ENV, connect
+    from ..errors import APIError, APITimeoutError, PredictionCanceledError, WaitTimeoutError
 
     token = args.token if args.token is not None else os.environ.get(TOKEN_ENV, "")
     if not token.strip():

@@ -18,31 +18,18 @@ parser waits forever after a garbage chunk-size line) ignores it altogether. A d
   cancellation into `DeadlineExpired`. While the caller's own code runs between two reads it
   cancels nothing: the next read sees the deadline has passed. Cost per read: one coroutine
   call and one clock read.
+
+This module holds what both halves share; each half imports it, never the other way round. The
+sync half needs httpcore and the async half asyncio (~25 and ~20 ms to import): callers import
+each where it is first used, so that `import inference_api` and sync code pay for neither.
 """
 
 from __future__ import annotations
 
 import contextvars
 import time
-from typing import TYPE_CHECKING
 
-from ._lazy import lazy_names
-
-if TYPE_CHECKING:
-    from ._deadline_async import AsyncDeadline
-    from ._deadline_sync import DeadlineBackend, bound_sync_reads, is_bounded
-
-__all__ = [
-    "DEFAULT_CALL_TIMEOUT",
-    "DEFAULT_RUN_TIMEOUT",
-    "AsyncDeadline",
-    "DeadlineBackend",
-    "DeadlineExpired",
-    "bound_sync_reads",
-    "deadline_after",
-    "is_bounded",
-    "sync_deadline",
-]
+__all__ = ["DEFAULT_CALL_TIMEOUT", "DEFAULT_RUN_TIMEOUT", "DeadlineExpired", "deadline_after", "sync_deadline"]
 
 # The total of one get, create or cancel, its retries included: room for the four default
 # attempts with their backoff, or one 60 s Retry-After, on a service that answers at all.
@@ -66,16 +53,3 @@ def deadline_after(seconds: float | None, now: float | None = None) -> float | N
     if not seconds >= 0:  # also refuses NaN
         raise ValueError(f"a timeout is a number of seconds >= 0 or None, not {seconds!r}")
     return (time.monotonic() if now is None else now) + seconds
-
-
-# The sync half needs httpcore and the async half asyncio (~25 and ~20 ms to import): each is
-# imported when first used, so that `import extensions` and sync code pay for neither.
-_LAZY = {
-    "AsyncDeadline": "._deadline_async",
-    "DeadlineBackend": "._deadline_sync",
-    "bound_sync_reads": "._deadline_sync",
-    "is_bounded": "._deadline_sync",
-}
-
-
-__getattr__ = lazy_names(__name__, _LAZY)

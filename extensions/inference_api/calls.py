@@ -23,14 +23,14 @@ from typing import Any
 
 import httpx
 
-from generated_client import AuthenticatedClient
-from generated_client.api.models import run_model
-from generated_client.api.predictions import cancel_prediction, create_prediction, get_prediction
-from generated_client.models.create_prediction_request import CreatePredictionRequest
-from generated_client.models.prediction import Prediction
-from generated_client.models.prediction_status import PredictionStatus
-from generated_client.models.run_request import RunRequest
-from generated_client.models.webhook_event import WebhookEvent
+from inference_api_client import AuthenticatedClient
+from inference_api_client.api.models import run_model
+from inference_api_client.api.predictions import cancel_prediction, create_prediction, get_prediction
+from inference_api_client.models.create_prediction_request import CreatePredictionRequest
+from inference_api_client.models.prediction import Prediction
+from inference_api_client.models.prediction_status import PredictionStatus
+from inference_api_client.models.run_request import RunRequest
+from inference_api_client.models.webhook_event import WebhookEvent
 
 from . import _http
 from ._requests import build_body

@@ -20,9 +20,9 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from mock_server import sse
-from mock_server.models import FakeModel, Step, script
-from mock_server.webhooks import WebhookQueue, WebhookSender, describe_origin, is_loopback_url
+from inference_api_mock import sse
+from inference_api_mock.models import FakeModel, Step, script
+from inference_api_mock.webhooks import WebhookQueue, WebhookSender, describe_origin, is_loopback_url
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "canceled"})
 # Below this, sleeping costs more than it buys: due steps are applied in one go.

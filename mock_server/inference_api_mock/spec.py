@@ -32,7 +32,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 # A packaged wheel carries the spec next to this module; a checkout has it at the repository root.
 SPEC_LOCATIONS = (
     Path(__file__).resolve().parent / "openapi.yaml",
-    Path(__file__).resolve().parents[1] / "openapi.yaml",
+    Path(__file__).resolve().parents[2] / "openapi.yaml",  # a checkout: mock_server/inference_api_mock/
 )
 # Long offending values are cut in messages: a validation error must stay small and readable.
 MAX_MESSAGE_CHARS = 200

@@ -1,7 +1,7 @@
 """Serving the app with uvicorn on a socket this module binds, so the port is known up front.
 
-Shared by `python -m mock_server` (serves in the main thread until stopped) and
-`mock_server.testing.MockServer` (serves in a background thread).
+Shared by `python -m inference_api_mock` (serves in the main thread until stopped) and
+`inference_api_mock.testing.MockServer` (serves in a background thread).
 """
 
 from __future__ import annotations

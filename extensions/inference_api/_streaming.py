@@ -1,11 +1,11 @@
 """What the events of an output stream mean, without I/O.
 
 `StreamState` is fed the bytes of one logical stream, across reconnections. It decodes them with
-`extensions.sse.SSEDecoder`, drops events a resumed server sends again, says which text piece an
+`inference_api.sse.SSEDecoder`, drops events a resumed server sends again, says which text piece an
 event carries, raises the typed error an `error` event or a failed `done` stands for, and keeps
 what a reconnection needs (the last event id, the server's `retry`). `ResumePolicy` decides
 whether and when to reconnect, `StreamClock` when the stream must end. The sync and async drivers
-in extensions.streaming share all three.
+in inference_api.streaming share all three.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .errors import PredictionCanceledError, StreamError, StreamTimeoutError
 from .sse import EventTooLarge, ServerSentEvent, SSEDecoder
 
 if TYPE_CHECKING:
-    from generated_client.models.prediction import Prediction
+    from inference_api_client.models.prediction import Prediction
 
 __all__ = ["ResumePolicy", "StreamClock", "StreamState", "TextSoFar"]
 

@@ -52,19 +52,19 @@ from typing import Any, Self
 
 import httpx
 
-from generated_client import AuthenticatedClient
-from generated_client.api.models import run_model_sse
-from generated_client.api.predictions import stream_prediction as stream_prediction_endpoint
-from generated_client.models.prediction import Prediction
-from generated_client.types import UNSET
+from inference_api_client import AuthenticatedClient
+from inference_api_client.api.models import run_model_sse
+from inference_api_client.api.predictions import stream_prediction as stream_prediction_endpoint
+from inference_api_client.models.prediction import Prediction
+from inference_api_client.types import UNSET
 
-from . import _deadline
 from ._deadline import DeadlineExpired, sync_deadline
 
 # The client's sleep hooks (InferenceClient.sleep / async_sleep) also time our reconnections.
 from ._http import (
     _async_sleep,
     _sleep,
+    async_deadline,
     async_send,
     attempts_of,
     body_error,
@@ -291,7 +291,7 @@ async def _aread_chunks(response: httpx.Response, clock: StreamClock) -> AsyncGe
         async for chunk in chunks:
             yield chunk
         return
-    guard = _deadline.AsyncDeadline(deadline)
+    guard = async_deadline(deadline)
     try:
         while True:
             guard.deadline = clock.deadline()  # later after each event, with an idle timeout

@@ -1,6 +1,6 @@
 """The waiting policy, without I/O: when to poll next, when to give up, what a final state means.
 
-`wait` and `async_wait` (extensions.waiting) drive this with real clocks, sleeps and requests;
+`wait` and `async_wait` (inference_api.waiting) drive this with real clocks, sleeps and requests;
 keeping the decisions here means the sync and async drivers cannot drift apart, and the
 schedule is tested without a server or a clock.
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 import attrs
 
-from generated_client.models.prediction import Prediction
-from generated_client.models.prediction_status import PredictionStatus
+from inference_api_client.models.prediction import Prediction
+from inference_api_client.models.prediction_status import PredictionStatus
 
 from ._security import redact
 from .errors import APIResponseError, PredictionCanceledError, PredictionError, WaitTimeoutError

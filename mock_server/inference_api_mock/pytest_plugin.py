@@ -1,8 +1,8 @@
 """A pytest plugin with a `mock_server` fixture, for your own tests.
 
-Enable it with `pytest -p mock_server.pytest_plugin`, or in a conftest.py:
+Enable it with `pytest -p inference_api_mock.pytest_plugin`, or in a conftest.py:
 
-    pytest_plugins = ["mock_server.pytest_plugin"]
+    pytest_plugins = ["inference_api_mock.pytest_plugin"]
 
     def test_my_code(mock_server):
         client = AuthenticatedClient(base_url=mock_server.base_url, token=mock_server.token)
@@ -13,7 +13,7 @@ One server runs for the whole session (`mock_server_session`, started on first u
 function-scoped `mock_server` hands it out with an empty fault plan and request log, so faults and
 recorded requests never leak from one test into the next (predictions do persist). To change how the
 server starts, override the session-scoped `mock_server_options` fixture; its dict goes to
-`mock_server.testing.MockServer`.
+`inference_api_mock.testing.MockServer`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from mock_server.testing import MockServer
+from inference_api_mock.testing import MockServer
 
 
 @pytest.fixture(scope="session")

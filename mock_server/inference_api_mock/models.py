@@ -16,7 +16,7 @@ object. Any other version is unknown: 404.
 
 A run is a *script*: a list of steps, each due a number of model-seconds after the prediction was
 created (at speed 1.0: a ~0.5 s boot, then ~20 text pieces per second). Scripts are pure data; the
-runner in `mock_server.predictions` plays them back at the server's speed.
+runner in `inference_api_mock.predictions` plays them back at the server's speed.
 """
 
 from __future__ import annotations

@@ -42,8 +42,8 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from generated_client import AuthenticatedClient
-from generated_client.models.prediction import Prediction
+from inference_api_client import AuthenticatedClient
+from inference_api_client.models.prediction import Prediction
 
 from ._security import check_prediction_id, scrub
 from ._streaming import ResumePolicy, StreamClock

@@ -1,7 +1,7 @@
 """`MockServer`: the mock server on a free loopback port, in a background thread, for tests.
 
-    from mock_server.testing import MockServer
-    from mock_server.models import LLAMA
+    from inference_api_mock.testing import MockServer
+    from inference_api_mock.models import LLAMA
 
     with MockServer(tokens=("test-token",), speed=200.0, faults=True) as server:
         server.base_url                     # "http://127.0.0.1:PORT"
@@ -12,7 +12,7 @@
 
 A real uvicorn serves the real app: clients talk HTTP over loopback as they would to the hosted
 service. `fault()` takes the routes of openapi.yaml ("METHOD /path/{template}") and the keywords of
-`mock_server.faults.Fault`; faults need `faults=True`. Leaving the block stops the server.
+`inference_api_mock.faults.Fault`; faults need `faults=True`. Leaving the block stops the server.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from typing import Any, Self
 import uvicorn
 from starlette.applications import Starlette
 
-from mock_server.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, Control, create_app
-from mock_server.faults import Fault, RateLimit, RecordedRequest
-from mock_server.predictions import MAX_STORED_BYTES
-from mock_server.serving import base_url, bind, uvicorn_server
+from inference_api_mock.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, Control, create_app
+from inference_api_mock.faults import Fault, RateLimit, RecordedRequest
+from inference_api_mock.predictions import MAX_STORED_BYTES
+from inference_api_mock.serving import base_url, bind, uvicorn_server
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -124,7 +124,7 @@ class MockServer:
         self.stop()
 
     def fault(self, route: str, **options: Any) -> Fault:
-        """Plan what the next `times` (default 1) requests to `route` get; see `mock_server.faults`."""
+        """Plan what the next `times` (default 1) requests to `route` get; see `inference_api_mock.faults`."""
         if self._control.faults is None:
             raise RuntimeError("fault plans are off: start MockServer(..., faults=True)")
         fault = Fault(route=route, **options)

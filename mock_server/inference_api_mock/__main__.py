@@ -1,6 +1,6 @@
-"""`python -m mock_server`: serve the mock server until stopped (Ctrl-C).
+"""`python -m inference_api_mock`: serve the mock server until stopped (Ctrl-C).
 
-    python -m mock_server --host 127.0.0.1 --port 8000 --token TOKEN [--token OTHER] [--speed 1.0] [--faults]
+    python -m inference_api_mock --host 127.0.0.1 --port 8000 --token TOKEN [--token OTHER] [--speed 1.0] [--faults]
 
 The first line on stdout is the base URL, printed once the server accepts connections (with
 `--port 0`, the system picks a free port and this line says which). Tokens come from `--token`
@@ -20,16 +20,16 @@ from collections.abc import Sequence
 SERVER_EXTRA_MODULES = frozenset({"starlette", "uvicorn", "jsonschema", "referencing", "yaml"})
 
 try:
-    from mock_server.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, create_app
-    from mock_server.auth import random_token
-    from mock_server.predictions import MAX_STORED_BYTES
-    from mock_server.serving import base_url, bind, uvicorn_server
+    from inference_api_mock.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, create_app
+    from inference_api_mock.auth import random_token
+    from inference_api_mock.predictions import MAX_STORED_BYTES
+    from inference_api_mock.serving import base_url, bind, uvicorn_server
 except ModuleNotFoundError as missing:
     package = (missing.name or "").partition(".")[0]
     if package not in SERVER_EXTRA_MODULES:
         raise
     sys.exit(
-        f"mock_server: {package} is not installed; the mock server needs the `server` extra: "
+        f"inference_api_mock: {package} is not installed; the mock server needs the `server` extra: "
         'pip install "/path/to/inference-api[server]" (in a checkout: python3 scripts/dev setup)'
     )
 
@@ -37,7 +37,7 @@ TOKENS_ENV = "MOCK_SERVER_TOKENS"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m mock_server", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m inference_api_mock", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default: 8000)")
     parser.add_argument(
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         pass
     except OSError as error:
-        sys.exit(f"mock_server: {error}")
+        sys.exit(f"inference_api_mock: {error}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     client = connect()                      # INFERENCE_API_TOKEN, INFERENCE_API_BASE_URL
     client = connect("r8_...", "http://127.0.0.1:8000", timeout=10.0, retries=RetryPolicy(max_attempts=6))
 
-The client is a `generated_client.AuthenticatedClient` (the subclass `InferenceClient` adds the
+The client is a `inference_api_client.AuthenticatedClient` (the subclass `InferenceClient` adds the
 retry policy and the choice of async transport), so the generated endpoint functions accept it too.
 """
 
@@ -20,7 +20,7 @@ import anyio
 import httpx
 from attrs import define, field
 
-from generated_client import AuthenticatedClient
+from inference_api_client import AuthenticatedClient
 
 from ._deadline import DEFAULT_CALL_TIMEOUT, DEFAULT_RUN_TIMEOUT
 from ._http import logger

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import signal
 import socket
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import inference_api
 from inference_api.cli import (
     EXIT_API_ERROR,
     EXIT_CANCELED,
@@ -297,9 +299,34 @@ def test_help_starts_without_loading_the_sdk() -> None:
         "import sys\n"
         "from inference_api.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = ('httpx', 'inference_api_client', 'rich', 'attrs', 'anyio')\n"
+        "heavy = ('httpx', 'inference_api_client', 'rich', 'attrs', 'anyio', 'importlib.metadata')\n"
         "print('loaded:', sorted(name for name in heavy if name in sys.modules), file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert result.stderr.strip() == "loaded: []", result.stderr
     assert "exit codes:" in result.stdout
+
+
+# --version: the installed distribution's metadata, the one version (read from _version.py at build time).
+
+
+@pytest.mark.parametrize("command", [["-m", "inference_api"], ["-m", "inference_api.cli"]])
+def test_version_prints_the_installed_metadata_version(command: list[str]) -> None:
+    result = subprocess.run([sys.executable, *command, "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"inference-api {importlib.metadata.version('inference-api')}\n"
+    assert importlib.metadata.version("inference-api") == inference_api.__version__
+
+
+def test_version_of_a_source_tree_never_installed_says_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def not_installed(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    expected = f"inference-api {inference_api.__version__} (not installed: the source's version)\n"
+    assert capsys.readouterr().out == expected

@@ -183,10 +183,41 @@ class CommandParser(argparse.ArgumentParser):
         return super().parse_known_args(args, namespace)
 
 
+DISTRIBUTION = "inference-api"  # the name pip knows the package by
+
+
+class VersionAction(argparse.Action):
+    """`--version`: the installed distribution's version, from its metadata. importlib.metadata is
+    imported only when asked: `inference-api --help` need not pay for it."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "print the installed version and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = version(DISTRIBUTION)
+        except PackageNotFoundError:  # imported from a source tree that was never installed
+            from .._version import __version__
+
+            installed = f"{__version__} (not installed: the source's version)"
+        print(f"{parser.prog} {installed}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inference-api", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument("--token", help="API token (default: $INFERENCE_API_TOKEN)")
     parser.add_argument("--base-url", help="API base URL (default: $INFERENCE_API_BASE_URL, else the hosted service)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no status line or progress bar on a terminal")

@@ -16,22 +16,18 @@ import os
 import sys
 from collections.abc import Sequence
 
-# What the `server` extra installs (referencing comes with jsonschema, yaml is PyYAML).
-SERVER_EXTRA_MODULES = frozenset({"starlette", "uvicorn", "jsonschema", "referencing", "yaml"})
+from inference_api_mock._extra import message, missing_dependency
 
 try:
     from inference_api_mock.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, create_app
     from inference_api_mock.auth import random_token
     from inference_api_mock.predictions import MAX_STORED_BYTES
     from inference_api_mock.serving import base_url, bind, uvicorn_server
-except ModuleNotFoundError as missing:
-    package = (missing.name or "").partition(".")[0]
-    if package not in SERVER_EXTRA_MODULES:
+except ModuleNotFoundError as error:
+    missing = missing_dependency(error)
+    if missing is None:
         raise
-    sys.exit(
-        f"inference_api_mock: {package} is not installed; the mock server needs the `server` extra: "
-        'pip install "/path/to/inference-api[server]" (in a checkout: python3 scripts/dev setup)'
-    )
+    sys.exit(message(missing, "python -m inference_api_mock"))
 
 TOKENS_ENV = "MOCK_SERVER_TOKENS"
 

@@ -23,7 +23,16 @@ from typing import Any
 
 import pytest
 
-from inference_api_mock.testing import MockServer
+from inference_api_mock._extra import message, missing_dependency
+
+try:
+    from inference_api_mock.testing import MockServer
+except ModuleNotFoundError as error:
+    missing = missing_dependency(error)
+    if missing is None:
+        raise
+    # A usage error is what pytest shows as one line, not a traceback.
+    raise pytest.UsageError(message(missing, "inference_api_mock.pytest_plugin")) from None
 
 
 @pytest.fixture(scope="session")

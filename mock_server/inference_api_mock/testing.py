@@ -25,13 +25,18 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
-import uvicorn
-from starlette.applications import Starlette
+from inference_api_mock._extra import raise_for_server_extra
 
-from inference_api_mock.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, Control, create_app
-from inference_api_mock.faults import Fault, RateLimit, RecordedRequest
-from inference_api_mock.predictions import MAX_STORED_BYTES
-from inference_api_mock.serving import base_url, bind, uvicorn_server
+try:
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from inference_api_mock.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, Control, create_app
+    from inference_api_mock.faults import Fault, RateLimit, RecordedRequest
+    from inference_api_mock.predictions import MAX_STORED_BYTES
+    from inference_api_mock.serving import base_url, bind, uvicorn_server
+except ModuleNotFoundError as error:
+    raise_for_server_extra(error, "inference_api_mock.testing")
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 10.0

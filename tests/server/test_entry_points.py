@@ -17,6 +17,7 @@ import httpx
 import pytest
 from httpx_sse import EventSource
 
+from inference_api_mock._extra import missing_dependency, raise_for_server_extra
 from inference_api_mock.app import create_app
 from inference_api_mock.models import ECHO, LLAMA
 from inference_api_mock.serving import bind
@@ -211,17 +212,56 @@ def test_stopping_ends_open_streams_and_run_waits() -> None:
     assert seen["run"] == (503, {"detail": "The server is stopping; fetch the prediction elsewhere or run it again."})
 
 
-@pytest.mark.parametrize("module", ["starlette", "uvicorn", "jsonschema", "yaml"])
+# Without the `server` extra (or any module it or the SDK brings), each way in says in one line what to install.
+# `None` in sys.modules makes `import module` raise ModuleNotFoundError, as when it is not installed.
+DEPENDENCIES = ["anyio", "attrs", "starlette", "uvicorn", "jsonschema", "referencing", "yaml"]
+INSTALL = 'pip install "inference-api[server]"'
+
+
+def without(module: str, code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    blocked = f"import sys; sys.modules[{module!r}] = None\n{code}"
+    return subprocess.run([sys.executable, "-c", blocked, *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+
+@pytest.mark.parametrize("module", DEPENDENCIES)
 def test_module_without_the_server_extra_says_so_in_one_line(module: str) -> None:
-    # `None` in sys.modules makes `import module` raise ModuleNotFoundError, as when it is not installed.
-    blocked = (
-        f"import runpy, sys; sys.modules[{module!r}] = None; "
-        "runpy.run_module('inference_api_mock', run_name='__main__')"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", blocked, "--port", "0"], capture_output=True, text=True, cwd=ROOT, timeout=60
-    )
+    result = without(module, "import runpy; runpy.run_module('inference_api_mock', run_name='__main__')", "--port", "0")
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
-    assert f"{module} is not installed" in result.stderr and "[server]" in result.stderr
+    assert result.stderr == (
+        f"python -m inference_api_mock: {module} is not installed; "
+        f"the mock server needs the `server` extra: {INSTALL}\n"
+    )
+
+
+@pytest.mark.parametrize("module", DEPENDENCIES)
+def test_importing_mock_server_without_the_server_extra_names_the_extra(module: str) -> None:
+    result = without(module, "from inference_api_mock.testing import MockServer")
+    assert result.returncode == 1
+    *_, last = result.stderr.splitlines()
+    assert last == (
+        f"ModuleNotFoundError: inference_api_mock.testing: {module} is not installed; "
+        f"the mock server needs the `server` extra: {INSTALL}"
+    )
+    assert "During handling" not in result.stderr, "one error, not a chain of two"
+
+
+@pytest.mark.parametrize("module", ["uvicorn", "yaml"])
+def test_the_pytest_plugin_without_the_server_extra_names_the_extra(module: str, tmp_path: Path) -> None:
+    (tmp_path / "test_user.py").write_text("def test_it(mock_server):\n    pass\n")
+    plugin = ["-p", "inference_api_mock.pytest_plugin", "-p", "no:cacheprovider", str(tmp_path)]
+    result = without(module, f"import pytest; sys.exit(pytest.main({plugin!r}))")
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
+    assert result.stderr.strip() == (
+        f"ERROR: inference_api_mock.pytest_plugin: {module} is not installed; "
+        f"the mock server needs the `server` extra: {INSTALL}"
+    )
+
+
+def test_a_missing_module_of_the_mock_itself_is_not_blamed_on_the_extra() -> None:
+    own = ModuleNotFoundError("No module named 'inference_api_mock.nope'", name="inference_api_mock.nope")
+    assert missing_dependency(own) is None
+    with pytest.raises(ModuleNotFoundError) as caught:
+        raise_for_server_extra(own, "inference_api_mock.testing")
+    assert caught.value is own
+    assert missing_dependency(ModuleNotFoundError(name="h11._util")) == "h11"

@@ -12,8 +12,9 @@ Answers have exactly the documented shapes: `{"data": <prediction>}`, FastAPI-st
 `{"detail": "..."}` or `{"detail": [{"loc", "msg", "type"}]}` errors, 201 with `Location` for a
 created prediction, `text/event-stream` for streams, and an `X-Request-Id` header on every
 response (`inference_api_mock.request_ids`). Three routes outside the spec need no token:
-`GET /openapi.yaml` (the spec this server implements), `GET /docs` (its API reference, once
-`python3 scripts/dev docs` has built it) and `GET /files/<id>.mp4` (video outputs).
+`GET /openapi.yaml` (the spec this server implements), `GET /docs` (its API reference: the Redocly
+page once `python3 scripts/dev docs` has built it in a checkout, else a plain page rendered from the
+spec) and `GET /files/<id>.mp4` (video outputs).
 With `faults=True`, the admin routes `POST/DELETE /_mock/faults` and `GET /_mock/requests` exist
 too (same bearer token; each token plans, clears and sees only its own faults and requests).
 
@@ -39,7 +40,13 @@ import attrs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
 from inference_api_mock import files, sse
@@ -47,6 +54,7 @@ from inference_api_mock.auth import TokenChecker
 from inference_api_mock.faults import ControlMiddleware, Fault, FaultBook, RequestLog, redact
 from inference_api_mock.models import find_by_ref, find_by_version, known_refs
 from inference_api_mock.predictions import MAX_STORED_BYTES, Prediction, Store, StoreFull
+from inference_api_mock.reference import render_reference
 from inference_api_mock.request_ids import RequestIdMiddleware
 from inference_api_mock.spec import Operation, Spec, ValidationIssue, load_spec
 
@@ -58,7 +66,7 @@ RETRY_MS = 1000
 MAX_JSON_DEPTH = 64
 NOT_FOUND = "Prediction not found."
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-# The API reference that `python3 scripts/dev docs` builds in a checkout.
+# The API reference that `python3 scripts/dev docs` builds in a checkout (an installed package has none).
 DOCS_PAGE = Path(__file__).resolve().parents[2] / "build" / "docs" / "index.html"
 
 
@@ -314,16 +322,17 @@ class AdminHandlers:
         return JSONResponse({"data": data})
 
 
-def docs_route(page: Path) -> Route:
-    """`GET /docs`: the built API reference, read at each request (a rebuild shows on reload)."""
+def docs_route(page: Path, spec: Spec) -> Route:
+    """`GET /docs`: the Redocly reference when a checkout built it (read at each request: a rebuild
+    shows on reload), else a plain one rendered from the spec (`inference_api_mock.reference`)."""
+    rendered: list[str] = []  # rendered on first use, then kept: the spec does not change
 
     async def docs(request: Request) -> Response:
-        if not await anyio.Path(page).is_file():
-            message = (
-                f"The API reference is not built ({page} is missing): run `python3 scripts/dev docs`, then reload.\n"
-            )
-            return PlainTextResponse(message, status_code=404)
-        return FileResponse(page, media_type="text/html")
+        if await anyio.Path(page).is_file():
+            return FileResponse(page, media_type="text/html")
+        if not rendered:
+            rendered.append(render_reference(spec.document))
+        return HTMLResponse(rendered[0])
 
     return Route("/docs", docs, methods=["GET"])
 
@@ -365,7 +374,8 @@ def create_app(
     `speed` scales model time (1.0 looks real; tests use 100 or more). `faults` enables fault plans
     and the `/_mock/*` routes; `record_requests` (default: as `faults`) keeps a log of requests.
     `max_body_bytes` bounds a request body, `max_stored_bytes` what the predictions hold in all.
-    `docs_page` is the HTML file served at `/docs` (default: build/docs/index.html of the checkout).
+    `docs_page` is the HTML file served at `/docs` when it exists (default: build/docs/index.html of
+    the checkout); without it, `/docs` is rendered from the spec.
     """
     spec = spec or load_spec()
     store = Store(speed, max_stored_bytes=max_stored_bytes)
@@ -383,7 +393,7 @@ def create_app(
         Route("/v1/run_sse", _with_problems(handlers.run_model_sse), methods=["POST"]),
         Route("/files/{name}", _with_problems(handlers.video_file), methods=["GET"]),
         Route("/openapi.yaml", handlers.openapi_document, methods=["GET"]),
-        docs_route(docs_page),
+        docs_route(docs_page, spec),
     ]
     if faults:
         admin = AdminHandlers(handlers, control)

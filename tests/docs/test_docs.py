@@ -17,12 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 import yaml
 
-from inference_api_mock.app import DOCS_PAGE, create_app
+from inference_api_mock.app import DOCS_PAGE
 from inference_api_mock.testing import MockServer
 from tests.script_module import load_script
 
@@ -117,18 +116,6 @@ def test_the_mock_server_serves_the_reference_at_docs(built_page: Path, mock_ser
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert response.content == built_page.read_bytes()
-
-
-def test_docs_before_the_page_is_built_says_how_to_build_it(tmp_path: Path) -> None:
-    app = create_app(["token"], docs_page=tmp_path / "missing.html")
-
-    async def get_docs() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://mock") as client:
-            return await client.get("/docs")
-
-    response = anyio.run(get_docs)
-    assert response.status_code == 404
-    assert "python3 scripts/dev docs" in response.text
 
 
 def test_the_design_document_follows_the_introduction(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import ast
 import platform
 import re
 import socket
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -150,3 +151,81 @@ def test_other_pip_failures_show_pips_own_words(
     err = capsys.readouterr().err
     assert re.search(r"No matching distribution found for inference-api-no-such-package", err)
     assert "cannot reach" not in err
+
+
+# The command: an unknown one is named; `test` finds Node.js, npm and Chromium before anything long.
+
+
+def test_an_unknown_command_is_named_and_the_usage_follows() -> None:
+    result = subprocess.run([sys.executable, str(DEV), "tset"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    first, *usage = result.stderr.splitlines()
+    assert first == "scripts/dev: unknown command 'tset'"
+    assert any(line.strip().startswith("python3 scripts/dev test") for line in usage), result.stderr
+    helped = subprocess.run([sys.executable, str(DEV), "--help"], capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0 and "python3 scripts/dev test" in helped.stdout and helped.stderr == ""
+
+
+def fake_tool(folder: Path, name: str, prints: str = "") -> Path:
+    folder.mkdir(exist_ok=True)
+    tool = folder / name
+    tool.write_text(f"#!/bin/sh\necho '{prints}'\n")
+    tool.chmod(0o755)
+    return tool
+
+
+@pytest.fixture
+def nothing_long(dev: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What main() started after its checks: setup, node_modules, the test run (recorded, not done)."""
+    started: list[str] = []
+    monkeypatch.setattr(dev, "setup", lambda: started.append("setup"))
+    monkeypatch.setattr(dev, "setup_node", lambda: started.append("setup_node"))
+    monkeypatch.setattr(dev, "test", lambda args: started.append("test"))
+    monkeypatch.delenv("CHROMIUM", raising=False)
+    monkeypatch.setattr(sys, "argv", ["scripts/dev", "test"])
+    return started
+
+
+def test_test_without_node_npm_or_chromium_stops_at_once_in_one_line(
+    dev: Any, nothing_long: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(SystemExit) as caught:
+        dev.main()
+    message = one_line(caught.value)
+    assert message.startswith("scripts/dev test needs Node.js with npm and Chromium")
+    assert "Node.js 20+ (no node on PATH)" in message and "npm (no npm on PATH)" in message
+    assert "Chromium (apt-get install chromium, or set CHROMIUM" in message
+    assert nothing_long == [], "nothing started before the check"
+
+
+def test_an_old_node_or_a_missing_browser_is_named_alone(
+    dev: Any, nothing_long: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    tools = tmp_path / "bin"
+    node = fake_tool(tools, "node", "v18.19.0")
+    fake_tool(tools, "npm")
+    monkeypatch.setenv("PATH", str(tools))
+    assert dev.missing_tools("test") == [f"Node.js 20+ ({node} is v18.19.0)", f"Chromium ({dev.CHROMIUM_HINT})"]
+    assert dev.missing_tools("docs") == [f"Node.js 20+ ({node} is v18.19.0)"], "docs needs no browser"
+    assert dev.missing_tools("demo") == [], "the demo needs neither"
+    fake_tool(tools, "node", "v20.11.1")
+    assert dev.missing_tools("docs") == []
+    with pytest.raises(SystemExit) as caught:
+        dev.main()
+    assert one_line(caught.value).endswith(f"not found: Chromium ({dev.CHROMIUM_HINT})")
+    assert nothing_long == []
+
+
+def test_with_every_tool_found_test_goes_on(
+    dev: Any, nothing_long: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    tools = tmp_path / "bin"
+    fake_tool(tools, "node", "v22.1.0")
+    fake_tool(tools, "npm")
+    monkeypatch.setenv("PATH", str(tools))
+    browser = fake_tool(tmp_path / "elsewhere", "chrome")
+    monkeypatch.setenv("CHROMIUM", str(browser))  # as the browser test reads it
+    assert dev.find_chromium() == str(browser)
+    dev.main()
+    assert nothing_long == ["setup", "setup_node", "test"]

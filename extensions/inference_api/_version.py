@@ -1,4 +1,5 @@
-"""The SDK's version, as pyproject.toml gives it (a test checks that they agree).
+"""The SDK's version, written here only: hatchling reads it into the package metadata at build
+time (`[tool.hatch.version]` in pyproject.toml), and `inference-api --version` prints the metadata's.
 
 A constant rather than `importlib.metadata.version()`: importing importlib.metadata took 14 ms,
 a tenth of `import httpx`, for the User-Agent alone.

@@ -11,5 +11,7 @@ webhooks are delivered (to this machine only), and tests can script faults.
 
 Modules: `spec` (validators from openapi.yaml), `auth`, `models` (fake models' scripts),
 `predictions` (state and lifecycle), `sse` (event encoding), `webhooks`, `faults` (fault plans
-and the request log), `files` (the fake video), `app`, `serving` (uvicorn), `testing`.
+and the request log), `files` (the fake video), `reference` (the `/docs` page rendered from the
+spec), `app`, `serving` (uvicorn), `testing`; `_extra` says which extra to install when a
+dependency is missing.
 """

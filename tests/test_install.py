@@ -36,6 +36,8 @@ PACKAGES = {
     "inference_api_mock": "mock_server",
 }
 TOKEN = "user-token"
+# The first test's set-up builds and installs (about 40 s on a quiet machine): room for a busy one.
+pytestmark = pytest.mark.timeout(300)
 # Variables of the test run that a user's shell would not have.
 FOREIGN_ENVIRONMENT = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "MYPYPATH")
 

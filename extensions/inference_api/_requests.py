@@ -125,6 +125,19 @@ def _cli_value(raw: str) -> Any:
         return raw
 
 
+def _enum_values(field: RequestField, model_class: type) -> list[str]:
+    """The accepted values of a field typed with a generated enum (`list[WebhookEvent] | Unset`), else []."""
+    import sys
+
+    names = re.findall(r"\b[A-Z]\w*", field.annotation)
+    module = sys.modules.get(model_class.__module__)
+    for name in names:
+        candidate = getattr(module, name, None)
+        if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
+            return [str(member.value) for member in candidate]
+    return []
+
+
 def add_request_options(parser: argparse.ArgumentParser, model_class: type, skip: Sequence[str] = ()) -> None:
     """An option for every optional field of `model_class` not in `skip` (names of options already there)."""
     for field in request_fields(model_class):
@@ -132,6 +145,9 @@ def add_request_options(parser: argparse.ArgumentParser, model_class: type, skip
             continue
         dest = f"request_field_{field.name}"
         help_text = f"{field.help} (request field {field.json_name!r})".strip()
+        values = _enum_values(field, model_class)
+        if values:
+            help_text += f"; one of: {', '.join(values)}"
         if field.is_flag:
             parser.add_argument(field.option, dest=dest, action="store_true", default=None, help=help_text)
             continue

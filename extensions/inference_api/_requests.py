@@ -148,12 +148,14 @@ def add_request_options(parser: argparse.ArgumentParser, model_class: type, skip
         values = _enum_values(field, model_class)
         if values:
             help_text += f"; one of: {', '.join(values)}"
+        # A field named like one of the command's own options (`--timeout`) gets a prefixed option.
+        option = field.option if field.option not in parser._option_string_actions else f"--body-{field.option[2:]}"
         if field.is_flag:
-            parser.add_argument(field.option, dest=dest, action="store_true", default=None, help=help_text)
+            parser.add_argument(option, dest=dest, action="store_true", default=None, help=help_text)
             continue
         action = "append" if field.is_list else "store"
         help_text += "; repeatable" if field.is_list else ""
-        parser.add_argument(field.option, dest=dest, action=action, type=_cli_value, metavar="VALUE", help=help_text)
+        parser.add_argument(option, dest=dest, action=action, type=_cli_value, metavar="VALUE", help=help_text)
 
 
 def request_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         WaitTimeoutError,
     )
     from .files import async_download, download, to_data_uri
+    from .responses import RawResponse, ResponseCapture, capture_responses
     from .sse import ServerSentEvent, aiter_events, iter_events
     from .streaming import AsyncTextStream, TextStream, async_stream, async_stream_prediction, stream, stream_prediction
     from .waiting import async_wait, wait
@@ -85,6 +86,8 @@ __all__ = [
     "PredictionError",
     "PredictionStatus",
     "RateLimitError",
+    "RawResponse",
+    "ResponseCapture",
     "ResponseLimits",
     "ResumePolicy",
     "RetryPolicy",
@@ -108,6 +111,7 @@ __all__ = [
     "async_wait",
     "batch",
     "cancel",
+    "capture_responses",
     "connect",
     "create",
     "download",
@@ -135,6 +139,7 @@ _SOURCES = {
     "connect": ".connection",
     **dict.fromkeys([name for name in __all__ if name.endswith("Error")], ".errors"),
     **dict.fromkeys(["async_download", "download", "to_data_uri"], ".files"),
+    **dict.fromkeys(["RawResponse", "ResponseCapture", "capture_responses"], ".responses"),
     **dict.fromkeys(["ServerSentEvent", "aiter_events", "iter_events"], ".sse"),
     **dict.fromkeys(
         ["AsyncTextStream", "TextStream", "async_stream", "async_stream_prediction", "stream", "stream_prediction"],

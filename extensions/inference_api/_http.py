@@ -53,6 +53,8 @@ from .errors import (
     APITimeoutError,
     status_error_class,
 )
+from .responses import MAX_ERROR_BODY, RawResponse
+from .responses import record as record_response
 
 if TYPE_CHECKING:
     from ._deadline_async import AsyncDeadline
@@ -309,7 +311,7 @@ def error_from_response(
     if summary:
         message += f": {summary}"
     request_id = _request_id(response.headers)
-    return status_error_class(status_code)(
+    error = status_error_class(status_code)(
         redact(message, secrets),
         status_code=status_code,
         detail=detail,
@@ -317,6 +319,8 @@ def error_from_response(
         attempts=attempts,
         retry_after=retry_after,
     )
+    error.response = RawResponse.from_httpx(response, secrets, max_body=MAX_ERROR_BODY)
+    return error
 
 
 def _transport_error(exc: httpx.RequestError, failure: Failure, attempts: int, secrets: tuple[str, ...]) -> APIError:
@@ -376,11 +380,18 @@ class _Attempts:
         self.deadline = deadline  # math.inf: none
         self.started = time.monotonic()
         self.number = 0
+        self.attempt_started = self.started
+        # with_options(read_timeout=...) and with_options(headers=...): for each attempt of this call.
+        self.timeout: httpx.Timeout | None = getattr(client, "request_timeout", None)
+        self.headers: Mapping[str, str] = getattr(client, "extra_headers", None) or {}
         self.request: httpx.Request | None = None
 
     def start(self, request_kwargs: Mapping[str, Any], default_timeout: httpx.Timeout) -> Mapping[str, Any]:
         """Count the attempt; its request arguments, timeouts cut to the time left before the deadline."""
         self.number += 1
+        self.attempt_started = time.monotonic()
+        if self.timeout is not None or self.headers:
+            request_kwargs = self._with_options(request_kwargs)
         if self.deadline == math.inf:
             return request_kwargs
         given = request_kwargs.get("timeout")
@@ -389,6 +400,14 @@ class _Attempts:
         if bounded is default_timeout:  # the client's own, untouched: httpx applies it
             return request_kwargs
         return {**request_kwargs, "timeout": bounded}
+
+    def _with_options(self, request_kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
+        kwargs = dict(request_kwargs)
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        if self.headers:
+            kwargs["headers"] = {**(request_kwargs.get("headers") or {}), **self.headers}
+        return kwargs
 
     def deadline_error(self) -> APITimeoutError:
         """The error for a call that reached its total deadline."""
@@ -458,9 +477,14 @@ class _Attempts:
         return response
 
     def log_response(self, response: httpx.Response) -> None:
+        """Log the response (DEBUG) and record it for `capture_responses()`."""
         if logger.isEnabledFor(logging.DEBUG):
-            message = f"{_describe(response.request)} -> {response.status_code} (attempt {self.number})"
+            took = (time.monotonic() - self.attempt_started) * 1000
+            message = (
+                f"{_describe(response.request)} -> {response.status_code} in {took:.0f} ms (attempt {self.number})"
+            )
             logger.debug(redact(message, self.secrets))
+        record_response(response, self.secrets)
 
     def _log_retry(self, message: str, delay: float) -> None:
         logger.info(
@@ -846,10 +870,12 @@ def _not_a_prediction(
     """The error for a 2xx response that holds no prediction, its message "<status> from <request><tail>"
     (built only then: the request id and the description cost time a good response need not spend)."""
     secrets = _secrets(client)
-    return APIResponseError(
+    error = APIResponseError(
         redact(f"{response.status_code} from {_describe(response.request)}{tail}", secrets),
         status_code=response.status_code,
         request_id=_redacted_request_id(response.headers, secrets),
         attempts=attempts_of(response),
         **({} if detail is _NO_DETAIL else {"detail": redact_value(detail, secrets)}),
     )
+    error.response = RawResponse.from_httpx(response, secrets, max_body=MAX_ERROR_BODY)
+    return error

@@ -125,6 +125,19 @@ def _cli_value(raw: str) -> Any:
         return raw
 
 
+def _enum_values(field: RequestField, model_class: type) -> list[str]:
+    """The accepted values of a field typed with a generated enum (`list[WebhookEvent] | Unset`), else []."""
+    import sys
+
+    names = re.findall(r"\b[A-Z]\w*", field.annotation)
+    module = sys.modules.get(model_class.__module__)
+    for name in names:
+        candidate = getattr(module, name, None)
+        if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
+            return [str(member.value) for member in candidate]
+    return []
+
+
 def add_request_options(parser: argparse.ArgumentParser, model_class: type, skip: Sequence[str] = ()) -> None:
     """An option for every optional field of `model_class` not in `skip` (names of options already there)."""
     for field in request_fields(model_class):
@@ -132,12 +145,17 @@ def add_request_options(parser: argparse.ArgumentParser, model_class: type, skip
             continue
         dest = f"request_field_{field.name}"
         help_text = f"{field.help} (request field {field.json_name!r})".strip()
+        values = _enum_values(field, model_class)
+        if values:
+            help_text += f"; one of: {', '.join(values)}"
+        # A field named like one of the command's own options (`--timeout`) gets a prefixed option.
+        option = field.option if field.option not in parser._option_string_actions else f"--body-{field.option[2:]}"
         if field.is_flag:
-            parser.add_argument(field.option, dest=dest, action="store_true", default=None, help=help_text)
+            parser.add_argument(option, dest=dest, action="store_true", default=None, help=help_text)
             continue
         action = "append" if field.is_list else "store"
         help_text += "; repeatable" if field.is_list else ""
-        parser.add_argument(field.option, dest=dest, action=action, type=_cli_value, metavar="VALUE", help=help_text)
+        parser.add_argument(option, dest=dest, action=action, type=_cli_value, metavar="VALUE", help=help_text)
 
 
 def request_options(args: argparse.Namespace) -> dict[str, Any]:

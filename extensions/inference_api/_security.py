@@ -155,6 +155,11 @@ class _RedactingFilter(logging.Filter):
 _FILTER = _RedactingFilter()
 
 
+def redacting_filter() -> logging.Filter:
+    """The filter that takes the live clients' tokens out of log records (for a handler of one's own)."""
+    return _FILTER
+
+
 def keep_out_of_logs(client: Any) -> None:
     """While `client` lives, redact its `token` from the records of the SDK's and the HTTP stack's loggers.
 

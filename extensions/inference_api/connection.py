@@ -18,13 +18,14 @@ from typing import Any
 
 import anyio
 import httpx
-from attrs import define, field
+from attrs import define, evolve, field
 
 from inference_api_client import AuthenticatedClient
 
 from ._deadline import DEFAULT_CALL_TIMEOUT, DEFAULT_RUN_TIMEOUT
 from ._http import logger
 from ._limits import ResponseLimits
+from ._logging import configure_from_environment
 from ._retry import RetryPolicy
 from ._version import __version__
 
@@ -84,9 +85,62 @@ class InferenceClient(AuthenticatedClient):
     fast_async: bool = field(default=False, kw_only=True)
     sleep: Callable[[float], object] = field(default=time.sleep, kw_only=True, repr=False)
     async_sleep: Callable[[float], Awaitable[object]] = field(default=anyio.sleep, kw_only=True, repr=False)
+    # Set by with_options(): each wait for the server, and headers added to each request.
+    request_timeout: httpx.Timeout | None = field(default=None, kw_only=True)
+    extra_headers: Mapping[str, str] = field(factory=dict, kw_only=True, repr=False)
+    # The client whose connections a with_options() view uses.
+    _parent: InferenceClient | None = field(default=None, kw_only=True, repr=False, alias="parent")
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        read_timeout: float | None = None,
+        retries: RetryPolicy | int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> InferenceClient:
+        """This client with other settings for the calls made through it; the same connections.
+
+        - `timeout`: seconds one call may take in all, retries included (get, create, cancel,
+          download, and run, stream and wait alike), instead of `call_timeout` / `run_timeout`;
+        - `read_timeout`: seconds each wait for the server may take (connect, read, write);
+        - `retries`: a `RetryPolicy`, or how many retries after the first attempt (0: none);
+        - `headers`: added to every request (they cannot replace the token's header).
+
+        Options are arguments of this method, never of the calls, so no request field the API
+        gains can collide with them. Left out (None): as this client has it. The view is cheap
+        and shares this client's connection pools: close this client, not the view.
+
+        Example:
+            >>> get(client.with_options(timeout=5, retries=0), prediction_id)
+        """
+        changes: dict[str, Any] = {"parent": self._parent or self}
+        if timeout is not None:
+            if not timeout > 0:
+                raise ValueError(f"timeout must be a number of seconds > 0, not {timeout!r}")
+            changes["call_timeout"] = changes["run_timeout"] = timeout
+        if read_timeout is not None:
+            if not read_timeout > 0:
+                raise ValueError(f"read_timeout must be a number of seconds > 0, not {read_timeout!r}")
+            changes["request_timeout"] = httpx.Timeout(read_timeout)
+        if retries is not None:
+            changes["retry"] = retry_policy_of(retries)
+        if headers is not None:
+            if any(name.lower() == self.auth_header_name.lower() for name in headers):
+                raise ValueError(f"with_options(headers=...) cannot set {self.auth_header_name}: connect() sets it")
+            changes["extra_headers"] = {**self.extra_headers, **headers}
+        return evolve(self, **changes)
+
+    def get_httpx_client(self) -> httpx.Client:
+        """The `httpx.Client` (a with_options() view uses its parent's)."""
+        if self._parent is not None:
+            return self._parent.get_httpx_client()
+        return super().get_httpx_client()
 
     def get_async_httpx_client(self) -> httpx.AsyncClient:
         """The `httpx.AsyncClient`, on the aiohttp transport when `fast_async` is set and it is installed."""
+        if self._parent is not None:
+            return self._parent.get_async_httpx_client()
         if self._async_client is None and self.fast_async:
             transport = _aiohttp_transport(self._verify_ssl)
             if transport is not None:
@@ -113,6 +167,15 @@ class InferenceClient(AuthenticatedClient):
         """Close the async connection pool (or use the client in an `async with` block)."""
         if self._async_client is not None:
             await self._async_client.aclose()
+
+
+def retry_policy_of(retries: RetryPolicy | int) -> RetryPolicy:
+    """A `RetryPolicy` as given, or one that retries `retries` times after the first attempt."""
+    if isinstance(retries, RetryPolicy):
+        return retries
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be a RetryPolicy or a whole number 0 or more, not {retries!r}")
+    return RetryPolicy(max_attempts=retries + 1)
 
 
 def _aiohttp_transport(verify: Any) -> httpx.AsyncBaseTransport | None:
@@ -190,6 +253,7 @@ def connect(
         >>> client.retry.max_attempts
         3
     """
+    configure_from_environment()
     token = (token if token is not None else os.environ.get(TOKEN_ENV, "")).strip()
     if not token:
         raise ValueError(f"no API token: pass connect(token=...) or set {TOKEN_ENV}")
@@ -198,14 +262,7 @@ def connect(
         raise ValueError("the API token may contain only visible ASCII characters (no spaces or control characters)")
     base_url = _check_base_url(base_url or os.environ.get(BASE_URL_ENV, "").strip() or DEFAULT_BASE_URL)
 
-    if isinstance(retries, RetryPolicy):
-        policy = retries
-    elif retries is None:
-        policy = RetryPolicy()
-    else:
-        if retries < 0:
-            raise ValueError("retries must be 0 or more")
-        policy = RetryPolicy(max_attempts=retries + 1)
+    policy = RetryPolicy() if retries is None else retry_policy_of(retries)
 
     httpx_args = dict(httpx_args or {})
     if fast_async is None:

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from inference_api_client.models.prediction import Prediction
 
+    from .responses import RawResponse
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -57,7 +59,13 @@ __all__ = [
 
 
 class APIError(Exception):
-    """Base of every error the SDK raises."""
+    """Base of every error the SDK raises.
+
+    `response`: the HTTP response the call ended on, when it ended on one (status, headers,
+    request id, a bounded body; the token taken out), else None.
+    """
+
+    response: RawResponse | None = None
 
     def __init__(
         self,

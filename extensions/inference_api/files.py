@@ -199,14 +199,18 @@ def _file_name(url: httpx.URL, secrets: tuple[str, ...]) -> str:
 
 
 def download_path(url: str, path: str | os.PathLike[str], client: AuthenticatedClient | None) -> Path:
-    """`path`, or inside it the URL's file name when `path` is a directory.
+    """`path`, or inside it the URL's file name when `path` is a directory: one that exists, or a
+    path ending in `/` (made when missing, as `mkdir -p` would).
 
     Also refuses a malformed `url` (ValueError), before any request.
     """
     secrets = (client.token,) if client is not None else ()
     parsed = checked_url(url, secrets=secrets)
     destination = Path(path)
-    if destination.is_dir():
+    names_a_directory = os.fspath(path).endswith(("/", os.sep))
+    if names_a_directory:
+        destination.mkdir(parents=True, exist_ok=True)
+    if names_a_directory or destination.is_dir():
         destination /= _file_name(parsed, secrets)
     return destination
 

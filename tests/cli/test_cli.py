@@ -240,9 +240,14 @@ def test_an_interruption_exits_130_and_cancels_what_create_wait_created(
     command = ["create", version(LLAMA), *LONG_STORY, "--wait"]
     code = main(["--token", mock_server.token, "--base-url", mock_server.base_url, *command])
     out, err = capsys.readouterr()
-    assert (code, out, err) == (EXIT_INTERRUPTED, "", "inference-api: interrupted\n")
     paths = [request.path for request in mock_server.requests if request.method == "POST"]
     assert len(paths) == 2 and paths[0] == "/v1/predictions" and paths[1].endswith("/cancel")
+    prediction_id = paths[1].split("/")[-2]
+    assert (code, out, err) == (
+        EXIT_INTERRUPTED,
+        "",
+        f"inference-api: interrupted; prediction {prediction_id} was canceled\n",
+    )
 
 
 @pytest.mark.parametrize("stage", ["parsing", "connecting"])

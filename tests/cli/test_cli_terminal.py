@@ -48,13 +48,14 @@ def on_a_terminal(
     until: str | None = None,
     then: Callable[[subprocess.Popen[bytes]], None] = print,
     command: tuple[str, ...] = (str(SCRIPT),),
+    columns: int = 120,
 ) -> tuple[int, str, str]:
-    """Run the CLI with stderr on a pseudo-terminal 120 columns wide; (exit code, stdout, terminal text).
+    """Run the CLI with stderr on a pseudo-terminal `columns` wide; (exit code, stdout, terminal text).
 
     When the terminal shows `until`, `then(process)` is called once (to send Ctrl-C, say).
     """
     controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     process = subprocess.Popen(
         [*command, *args], stdin=terminal, stdout=subprocess.PIPE, stderr=terminal, env=environment(server)
     )
@@ -192,8 +193,21 @@ def test_ctrl_c_on_a_terminal_cancels_the_prediction_and_exits_130() -> None:
         )
         canceled = [request.path for request in slow.requests if request.path.endswith("/cancel")]
     assert (code, out) == (130, "")
-    assert "inference-api: interrupted" in terminal
+    assert re.search(r"inference-api: interrupted; prediction \w+ was canceled", ANSI.sub("", terminal)), terminal
     assert len(canceled) == 1
+    prediction_id = canceled[0].split("/")[-2]
+    assert f"prediction {prediction_id} was canceled" in ANSI.sub("", terminal)
+
+
+@pytest.mark.parametrize("columns", [60, 80])
+def test_a_narrow_terminal_cuts_the_model_name_not_the_status_or_the_time(server: MockServer, columns: int) -> None:
+    code, out, terminal = on_a_terminal(
+        server, "run", LLAMA, "-i", "prompt=Hi", "-i", "max_new_tokens=8", columns=columns
+    )
+    assert code == 0 and out.startswith("You asked")
+    shown = ANSI.sub("", terminal)
+    assert re.search(rf"running\s+{ELAPSED}\s+meta/llama", shown), shown
+    assert re.search(rf"succeeded\s+{ELAPSED}", shown), shown
 
 
 def test_without_rich_a_terminal_gets_the_result_alone(server: MockServer) -> None:

@@ -149,7 +149,7 @@ def test_retries_setting() -> None:
     assert connect("tok", retries=5).retry.max_attempts == 6
     policy = RetryPolicy(max_attempts=2, max_retry_after=5)
     assert connect("tok", retries=policy).retry is policy
-    with pytest.raises(ValueError, match="retries must be 0 or more"):
+    with pytest.raises(ValueError, match="whole number 0 or more"):
         connect("tok", retries=-1)
 
 

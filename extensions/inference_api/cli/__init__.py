@@ -6,7 +6,7 @@
     inference-api get ID
     inference-api cancel ID
     inference-api wait ID [--timeout S]
-    inference-api download URL PATH
+    inference-api download URL PATH          (PATH ending in / is a directory)
     inference-api batch MODEL INPUTS.jsonl --output RESULTS.jsonl [--concurrency N]
 
 The token and base URL come from --token / --base-url or INFERENCE_API_TOKEN /
@@ -25,8 +25,11 @@ exit codes:
   2    bad usage: arguments, inputs, ids, no token
   3    the prediction was canceled
   4    timed out: --timeout passed, or the API did not answer in time
-  130  interrupted (Ctrl-C); create --wait cancels the prediction first; batch records what it
-       created, and the same command resumes (143 when stopped by SIGTERM)
+  130  interrupted (Ctrl-C); create --wait cancels the prediction first and says so; batch
+       records what it created, and the same command resumes (143 when stopped by SIGTERM)
+
+Output piped into a command that stops reading (`| head`) ends the command quietly. --verbose
+(or INFERENCE_API_LOG=debug) prints each request, retry and its timing to stderr, token redacted.
 """
 
 # Imports of the SDK, httpx and rich happen inside the commands: `inference-api --help` starts
@@ -35,13 +38,16 @@ exit codes:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._arguments import seconds
 from ._display import Display
 
 if TYPE_CHECKING:
@@ -105,7 +111,9 @@ def run_command(args: argparse.Namespace, client: InferenceClient, display: Disp
     model_input = parse_input(args.input)
     # POST /v1/run answers only when the model is done: until then the line shows the time.
     with display.status(args.model, status="running") as on_update:
-        prediction = calls.run(client, args.model, model_input, **request_options(args))
+        prediction = calls.run(
+            client.with_options(timeout=args.timeout), args.model, model_input, **request_options(args)
+        )
         on_update(prediction)
     show_prediction(prediction) if args.json else show_output(prediction)
 
@@ -114,7 +122,10 @@ def stream_command(args: argparse.Namespace, client: InferenceClient, display: D
     from .. import streaming
     from .._requests import request_options
 
-    for piece in streaming.stream(client, args.model, parse_input(args.input), **request_options(args)):
+    pieces = streaming.stream(
+        client, args.model, parse_input(args.input), timeout=args.timeout, **request_options(args)
+    )
+    for piece in pieces:
         sys.stdout.write(piece)
         sys.stdout.flush()
     sys.stdout.write("\n")
@@ -127,11 +138,30 @@ def create_command(args: argparse.Namespace, client: InferenceClient, display: D
     options = request_options(args)
     prediction = calls.create(client, args.version, parse_input(args.input), stream=args.stream, **options)
     if args.wait:
-        with display.status(args.version) as on_update:
-            prediction = waiting.wait(
-                client, prediction, timeout=args.timeout, on_update=on_update, cancel_on_interrupt=True
-            )
+        try:
+            with display.status(args.version) as on_update:
+                prediction = waiting.wait(client, prediction, timeout=args.timeout, on_update=on_update)
+        except KeyboardInterrupt:
+            raise Interrupted(_cancel_after_interrupt(client, prediction.id)) from None
     show_prediction(prediction)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with what the command did about it (the line `main` prints)."""
+
+
+def _cancel_after_interrupt(client: InferenceClient, prediction_id: str) -> str:
+    """Cancel the prediction a Ctrl-C stopped waiting for; what happened, in words."""
+    from .. import calls
+    from ..errors import APIError
+
+    try:
+        calls.cancel(client.with_options(timeout=10, retries=1), prediction_id)
+    except APIError as error:
+        return f"interrupted; canceling prediction {prediction_id} failed: {error}"
+    except KeyboardInterrupt:
+        return f"interrupted; prediction {prediction_id} may still be running (canceling it was interrupted)"
+    return f"interrupted; prediction {prediction_id} was canceled"
 
 
 def get_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
@@ -157,7 +187,8 @@ def wait_command(args: argparse.Namespace, client: InferenceClient, display: Dis
 def download_command(args: argparse.Namespace, client: InferenceClient, display: Display) -> None:
     from .. import files
 
-    destination = files.download_path(args.url, args.path, client)  # in a directory: the URL's file name
+    # In a directory (one that exists, or a path ending in /): the URL's file name.
+    destination = files.download_path(args.url, args.path, client)
     with display.transfer(destination.name) as on_chunk:
         saved = files.download(args.url, destination, client=client, progress=on_chunk)
     print(f"saved {saved.stat().st_size} bytes to {saved}")
@@ -221,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", help="API token (default: $INFERENCE_API_TOKEN)")
     parser.add_argument("--base-url", help="API base URL (default: $INFERENCE_API_BASE_URL, else the hosted service)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no status line or progress bar on a terminal")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log each request, retry and timing to stderr (token redacted)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
 
     def add(name: str, command: Command, help_text: str, request_model: str | None = None) -> CommandParser:
@@ -237,20 +271,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_timeout(subparser: argparse.ArgumentParser, prefix: str = "") -> None:
         subparser.add_argument(
-            "--timeout", type=float, default=DEFAULT_TIMEOUT, help=f"{prefix}give up after this many seconds (exit 4)"
+            "--timeout",
+            type=seconds,
+            default=DEFAULT_TIMEOUT,
+            metavar="SECONDS",
+            help=f"{prefix}give up after this many seconds (exit 4; default {DEFAULT_TIMEOUT:g})",
         )
 
     run = add("run", run_command, "run a model and print its output", "RunRequest")
-    run.add_argument("model", help="owner/name:version")
+    run.add_argument("model", help="the model: owner/name:version")
     with_input(run)
     run.add_argument("--json", action="store_true", help="print the whole prediction as JSON")
+    with_timeout(run)
 
     stream = add("stream", stream_command, "run a language model and print its output as it is generated", "RunRequest")
-    stream.add_argument("model", help="owner/name:version")
+    stream.add_argument("model", help="the model: owner/name:version")
     with_input(stream)
+    with_timeout(stream)
 
     create = add("create", create_command, "create a prediction and print it", "CreatePredictionRequest")
-    create.add_argument("version", help="the model version (64 hex digits)")
+    create.add_argument("version", help="the model: owner/name:version, or its version alone (64 hex digits)")
     with_input(create)
     create.add_argument("--stream", action="store_true", help="ask for an event stream (urls.stream)")
     create.request_skip = ("stream",)
@@ -265,8 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     with_timeout(wait)
 
     download = add("download", download_command, "save a file output (such as a video URL)")
-    download.add_argument("url")
-    download.add_argument("path", type=Path)
+    download.add_argument("url", help="the file's URL, as a prediction's output gives it")
+    download.add_argument(
+        "path", help="where to save it; in a directory (an existing one, or PATH ending in /) under the URL's file name"
+    )
 
     from . import _batch  # argparse only: the batch engine is imported when the command runs
 
@@ -286,14 +328,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line; its exit code. Ctrl-C at any moment, starting up included, exits 130 with one line."""
     try:
         return _main(argv)
-    except KeyboardInterrupt:
-        return _fail("interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        return _quiet_after_broken_pipe()
+    except KeyboardInterrupt as interrupt:
+        return _fail(str(interrupt) if isinstance(interrupt, Interrupted) else "interrupted", EXIT_INTERRUPTED)
+
+
+def _quiet_after_broken_pipe() -> int:
+    """The reader of stdout went away (`| head`): stop quietly, as command-line tools do.
+
+    stdout is pointed at /dev/null so that Python's own flush at exit does not complain again.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return EXIT_OK
+
+
+def _os_error_message(error: OSError) -> str:
+    """A local file error in plain words: which path, and what is wrong with it."""
+    path = error.filename if error.filename is not None else ""
+    if isinstance(error, FileExistsError | NotADirectoryError) and path:
+        return f"cannot create a file under {path}: {path} exists and is not a directory"
+    if isinstance(error, IsADirectoryError) and path:
+        return f"{path} is a directory, not a file"
+    if error.strerror and path:
+        return f"{path}: {error.strerror[0].lower()}{error.strerror[1:]}"
+    return str(error)
 
 
 def _main(argv: Sequence[str] | None) -> int:
     # Parsing imports the generated models (for `create --help` options) and `connect` the SDK:
     # a Ctrl-C during either is an interruption like any other, not an import traceback.
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        from .._logging import enable
+
+        enable(logging.DEBUG)
     from .._security import redacted_output
     from ..connection import TOKEN_ENV, connect
     from ..errors import APIError, APITimeoutError, PredictionCanceledError, WaitTimeoutError
@@ -318,8 +390,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return _fail(f"{type(error).__name__}: {error}", EXIT_API_ERROR)
     except ValueError as error:
         return _fail(str(error), EXIT_USAGE)
+    except BrokenPipeError:
+        raise
     except OSError as error:  # a local file: an input to read, a download to write
-        return _fail(str(error), EXIT_API_ERROR)
+        return _fail(_os_error_message(error), EXIT_API_ERROR)
     return EXIT_OK if code is None else code
 
 

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
+from ._arguments import positive, seconds
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -43,17 +45,14 @@ def add_parser(add: Callable[..., argparse.ArgumentParser]) -> None:
     parser.add_argument("model", help="owner/name:version (or the version)")
     parser.add_argument("inputs", type=Path, help="a JSON Lines file: one input object per line")
     parser.add_argument("--output", "-o", type=Path, required=True, help="the results file (JSON Lines), resumed")
-    parser.add_argument("--concurrency", "-c", type=_positive, default=32, help="predictions at once (default 32)")
+    parser.add_argument("--concurrency", "-c", type=positive, default=32, help="predictions at once (default 32)")
     parser.add_argument(
-        "--timeout", type=float, default=600.0, help="seconds to wait for each prediction (default 600)"
+        "--timeout",
+        type=seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="seconds to wait for each prediction (default 600)",
     )
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 class _Progress:

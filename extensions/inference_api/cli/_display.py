@@ -55,11 +55,25 @@ class Display:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
         from rich.table import Column
 
+        # On a narrow terminal rich shrinks every column alike ("ru…" for "running"): the status and
+        # the time keep their width, and the description (model name, log line) gets what is left.
+        fixed = 2 + len("processing") + 1 + len("0:00:00") + 1
         with Progress(
             SpinnerColumn(),
-            TextColumn("{task.fields[status]}", markup=False, style="bold"),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}", markup=False, table_column=Column(no_wrap=True, overflow="ellipsis")),
+            TextColumn(
+                "{task.fields[status]}",
+                markup=False,
+                style="bold",
+                table_column=Column(no_wrap=True, min_width=len("processing")),
+            ),
+            TimeElapsedColumn(table_column=Column(no_wrap=True, min_width=len("0:00:00"))),
+            TextColumn(
+                "{task.description}",
+                markup=False,
+                table_column=Column(
+                    no_wrap=True, overflow="ellipsis", max_width=max(8, self.console.width - fixed - 1)
+                ),
+            ),
             console=self.console,
             transient=True,
             redirect_stdout=False,  # the result goes to stdout, never into the live display

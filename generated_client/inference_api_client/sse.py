@@ -1,11 +1,8 @@
 """Server-sent events: a sans-I/O decoder that follows the WHATWG rules to the letter.
 
-Emitted into the generated client from templates/sse.py.jinja (scripts/regenerate renders it), so
-that the client's stream functions import nothing but httpx and attrs. The algorithm is the one of
-the hand-written SDK's decoder (extensions/inference_api/sse.py), and both run the same conformance
-cases (tests/sse/conformance_cases.py). httpx-sse, the kept library for this, keeps a leading BOM,
-dispatches events that carry no data, accepts `retry` values such as " 1" or "-1" and has no bound
-on a line's length, hence a decoder of our own.
+Part of the generated package, so that its event-stream functions need nothing but httpx.
+Written rather than taken from httpx-sse, which keeps a leading BOM, dispatches events that carry
+no data, accepts `retry` values such as " 1" or "-1" and bounds no line's length.
 
 The HTML standard, "Interpreting an event stream" (html.spec.whatwg.org, server-sent events),
 defines how bytes become events. `SSEDecoder` is fed byte chunks and returns the events they

@@ -1,8 +1,8 @@
 """Sending one API request: retries, typed errors, and the token kept to its origin.
 
 Calls build their request with a generated endpoint's `_get_kwargs(...)` and send it here, through
-the client's own httpx client, instead of through the generated `sync_detailed`: that one crashes on
-status codes outside `http.HTTPStatus` (520) and on non-JSON error bodies (an HTML 502).
+the client's own httpx client, instead of through the generated `sync_detailed`: docs/design.md
+("The SDK sends the generated requests itself") says why.
 
     response = send(client, get_prediction._get_kwargs(prediction_id), idempotent=True)
     prediction = parse_prediction(response, client)

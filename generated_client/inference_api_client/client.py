@@ -35,7 +35,8 @@ class Client:
 
     Attributes:
         raise_on_unexpected_status: Whether or not to raise an errors.UnexpectedStatus if the API returns a
-            status code that was not documented in the source OpenAPI document. Can also be provided as a keyword
+            status code that was not documented in the source OpenAPI document (errors.UnexpectedContent if the
+            status is documented but its body is not what the document says). Can also be provided as a keyword
             argument to the constructor.
     """
 
@@ -162,7 +163,8 @@ class AuthenticatedClient:
 
     Attributes:
         raise_on_unexpected_status: Whether or not to raise an errors.UnexpectedStatus if the API returns a
-            status code that was not documented in the source OpenAPI document. Can also be provided as a keyword
+            status code that was not documented in the source OpenAPI document (errors.UnexpectedContent if the
+            status is documented but its body is not what the document says). Can also be provided as a keyword
             argument to the constructor.
         token: The token to use for authentication
         prefix: The prefix to use for the Authorization header

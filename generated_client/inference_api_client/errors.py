@@ -1,16 +1,78 @@
 """Contains shared errors types that can be raised from API functions"""
 
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Self
+
+import httpx
+
+# How much of a body an error keeps and shows: enough to recognise an error page.
+EXCERPT_BYTES = 1024
+_REDACTED = "[REDACTED]"
+
 
 class UnexpectedStatus(Exception):
-    """Raised by api functions when the response status an undocumented status and Client.raise_on_unexpected_status is True"""
+    """Raised by api functions when the response status an undocumented status and Client.raise_on_unexpected_status is True
 
-    def __init__(self, status_code: int, content: bytes):
+    Also the base of the other errors here: catching it catches every answer the API document
+    does not describe. `content` is the start of the body (at most EXCERPT_BYTES), `headers` the
+    response's headers, both without the client's token.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        content: bytes,
+        headers: Mapping[str, str] | None = None,
+        *,
+        secret: str | None = None,
+        reason: str | None = None,
+    ):
+        if secret:
+            # Redact before cutting, so that no piece of the token is left at the cut.
+            content = content.replace(secret.encode(), _REDACTED.encode())
         self.status_code = status_code
-        self.content = content
+        self.content = content[:EXCERPT_BYTES]
+        self.headers: dict[str, str] = {
+            name: value.replace(secret, _REDACTED) if secret else value for name, value in (headers or {}).items()
+        }
+        try:
+            phrase = f" {HTTPStatus(status_code).phrase}"
+        except ValueError:
+            phrase = ""
+        excerpt = self.content.decode(errors="replace")
+        if len(content) > EXCERPT_BYTES:
+            excerpt += f"... ({len(content)} bytes)"
+        super().__init__(f"{self._summary(f'{status_code}{phrase}', reason)}\n\nResponse content:\n{excerpt}")
 
-        super().__init__(
-            f"Unexpected status code: {status_code}\n\nResponse content:\n{content.decode(errors='ignore')}"
-        )
+    @staticmethod
+    def _summary(status: str, reason: str | None) -> str:
+        return f"Unexpected status code: {status}" + (f" ({reason})" if reason else "")
+
+    @classmethod
+    def from_response(cls, response: httpx.Response, *, secret: str | None = None, reason: str | None = None) -> Self:
+        return cls(response.status_code, response.content, response.headers, secret=secret, reason=reason)
 
 
-__all__ = ["UnexpectedStatus"]
+class UnexpectedContent(UnexpectedStatus):
+    """A documented status whose body is not what the API document says: not JSON, cut short, of
+    another media type or of another shape (raised when Client.raise_on_unexpected_status is True,
+    and always by the event-stream functions)."""
+
+    @staticmethod
+    def _summary(status: str, reason: str | None) -> str:
+        return f"Unexpected content with status code {status}" + (f": {reason}" if reason else "")
+
+
+class NotAnEventStream(UnexpectedStatus):
+    """An event-stream function got a documented answer that is not the stream, such as an error
+    body: `parsed` holds it, parsed as the API document describes it."""
+
+    parsed: object = None
+
+    @staticmethod
+    def _summary(status: str, reason: str | None) -> str:
+        return f"No event stream: status code {status}" + (f" ({reason})" if reason else "")
+
+
+__all__ = ["EXCERPT_BYTES", "NotAnEventStream", "UnexpectedContent", "UnexpectedStatus"]

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+import inference_api_client
 from inference_api_client import AuthenticatedClient
 from inference_api_client.api.models import run_model, run_model_sse
 from inference_api_client.api.predictions import cancel_prediction, create_prediction, get_prediction
@@ -23,8 +25,13 @@ from inference_api_client.models import (
     PredictionResponse,
     PredictionStatus,
     RunRequest,
+    StreamDoneEvent,
+    StreamLogsEvent,
+    StreamOutputEvent,
     ValidationIssue,
 )
+from inference_api_mock.models import LLAMA
+from inference_api_mock.testing import MockServer
 from tests.guide import guide_payloads
 
 TOKEN = "guide-token-1234"
@@ -186,3 +193,36 @@ def test_error_bodies_parse(status: int, call: Callable[[AuthenticatedClient], A
     else:
         assert detail == ERROR_BODIES[status]["detail"]
     assert response.headers.get("Retry-After") == ("3" if status in (429, 503) else None)
+
+
+def test_the_generated_package_imports_nothing_of_the_sdk() -> None:
+    package = Path(inference_api_client.__file__).parent
+    for source in package.rglob("*.py"):
+        lines = source.read_text().splitlines()
+        assert not [
+            line
+            for line in lines
+            if line.lstrip().startswith(("import inference_api", "from inference_api"))
+            and not line.lstrip().startswith(("import inference_api_client", "from inference_api_client"))
+        ], source
+
+
+def test_run_model_sse_streams_typed_events_from_the_mock_while_the_model_runs() -> None:
+    """At speed 1 the model runs for a while: its first event arrives while it is still running."""
+    with MockServer(tokens=(TOKEN,), speed=1.0) as server:
+        store = server.app.state.store
+        body = RunRequest.from_dict({"model": LLAMA, "input": {"prompt": "Plan a day", "max_new_tokens": 12}})
+        with (
+            AuthenticatedClient(base_url=server.base_url, token=TOKEN) as client,
+            run_model_sse.sync_stream(client=client, body=body) as events,
+        ):
+            received = []
+            running_at_first = None
+            for event in events:
+                if running_at_first is None:
+                    running_at_first = [not prediction.is_final for prediction in store._predictions.values()]
+                received.append(event)
+    assert running_at_first == [True], "the first event came before the model finished"
+    assert all(isinstance(event, StreamOutputEvent | StreamLogsEvent | StreamDoneEvent) for event in received)
+    assert isinstance(received[-1], StreamDoneEvent)
+    assert "".join(event.data for event in received if isinstance(event, StreamOutputEvent))

@@ -1,4 +1,3 @@
-from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -8,7 +7,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.create_prediction_request import CreatePredictionRequest
 from ...models.error_response import ErrorResponse
 from ...models.prediction_response import PredictionResponse
-from ...types import Response
+from ...types import Response, WrongMediaType, check_media_type, http_status
 
 
 def _get_kwargs(
@@ -30,60 +29,137 @@ def _get_kwargs(
     return _kwargs
 
 
+# What a body that is not the documented one raises while it is parsed: JSONDecodeError and the
+# models' ValueError, KeyError, TypeError and AttributeError on another shape.
+_NOT_THE_DOCUMENTED_BODY = (ValueError, KeyError, TypeError, AttributeError)
+
+
+def _unexpected(
+    client: AuthenticatedClient | Client,
+    response: httpx.Response,
+    error: type[errors.UnexpectedStatus],
+    reason: str | None,
+    strict: bool,
+) -> None:
+    # Called outside any except block, so that no chain keeps the body (JSONDecodeError.doc).
+    if strict or client.raise_on_unexpected_status:
+        secret = client.token if isinstance(client, AuthenticatedClient) else None
+        raise error.from_response(response, secret=secret, reason=reason)
+
+
+def _reason(exc: Exception) -> str:
+    # Only the exception's type: its message may quote the body (errors.py bounds and redacts that).
+    return str(exc) if isinstance(exc, WrongMediaType) else f"the body is not the documented one ({type(exc).__name__})"
+
+
 def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
+    *, client: AuthenticatedClient | Client, response: httpx.Response, strict: bool = False
 ) -> ErrorResponse | PredictionResponse | None:
     if response.status_code == 201:
-        response_201 = PredictionResponse.from_dict(response.json())
+        try:
+            check_media_type(response.headers.get("content-type"), "application/json")
+            response_201 = PredictionResponse.from_dict(response.json())
 
-        return response_201
+            return response_201
+
+        except _NOT_THE_DOCUMENTED_BODY as exc:
+            reason = _reason(exc)
+        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        return None
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        try:
+            check_media_type(response.headers.get("content-type"), "application/json")
+            response_401 = ErrorResponse.from_dict(response.json())
 
-        return response_401
+            return response_401
+
+        except _NOT_THE_DOCUMENTED_BODY as exc:
+            reason = _reason(exc)
+        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        return None
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        try:
+            check_media_type(response.headers.get("content-type"), "application/json")
+            response_404 = ErrorResponse.from_dict(response.json())
 
-        return response_404
+            return response_404
+
+        except _NOT_THE_DOCUMENTED_BODY as exc:
+            reason = _reason(exc)
+        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        return None
 
     if response.status_code == 413:
-        response_413 = ErrorResponse.from_dict(response.json())
+        try:
+            check_media_type(response.headers.get("content-type"), "application/json")
+            response_413 = ErrorResponse.from_dict(response.json())
 
-        return response_413
+            return response_413
+
+        except _NOT_THE_DOCUMENTED_BODY as exc:
+            reason = _reason(exc)
+        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        return None
 
     if response.status_code == 415:
-        response_415 = ErrorResponse.from_dict(response.json())
+        try:
+            check_media_type(response.headers.get("content-type"), "application/json")
+            response_415 = ErrorResponse.from_dict(response.json())
 
-        return response_415
+            return response_415
+
+        except _NOT_THE_DOCUMENTED_BODY as exc:
+            reason = _reason(exc)
+        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        return None
 
     if response.status_code == 422:
-        response_422 = ErrorResponse.from_dict(response.json())
+        try:
+            check_media_type(response.headers.get("content-type"), "application/json")
+            response_422 = ErrorResponse.from_dict(response.json())
 
-        return response_422
+            return response_422
+
+        except _NOT_THE_DOCUMENTED_BODY as exc:
+            reason = _reason(exc)
+        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        return None
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        try:
+            check_media_type(response.headers.get("content-type"), "application/json")
+            response_429 = ErrorResponse.from_dict(response.json())
 
-        return response_429
+            return response_429
+
+        except _NOT_THE_DOCUMENTED_BODY as exc:
+            reason = _reason(exc)
+        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        return None
 
     if 500 <= response.status_code <= 599:
-        response_5xx = ErrorResponse.from_dict(response.json())
+        try:
+            check_media_type(response.headers.get("content-type"), "application/json")
+            response_5xx = ErrorResponse.from_dict(response.json())
 
-        return response_5xx
+            return response_5xx
 
-    if client.raise_on_unexpected_status:
-        raise errors.UnexpectedStatus(response.status_code, response.content)
-    else:
+        except _NOT_THE_DOCUMENTED_BODY as exc:
+            reason = _reason(exc)
+        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
         return None
+
+    _unexpected(client, response, errors.UnexpectedStatus, None, strict)
+    return None
 
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[ErrorResponse | PredictionResponse]:
     return Response(
-        status_code=HTTPStatus(response.status_code),
+        status_code=http_status(response.status_code),
         content=response.content,
         headers=response.headers,
         parsed=_parse_response(client=client, response=response),

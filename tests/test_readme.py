@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from inference_api_mock.models import FAIL_MESSAGE
-from tests.readme_blocks import NOT_RUN, blocks, readme_test_modules, run_blocks, session
+from tests.readme_blocks import NOT_RUN, ROOT, blocks, readme_test_modules, run_blocks, session
 
 BIN = Path(sys.executable).parent
 TIMEOUT_SECONDS = 90
@@ -114,3 +115,14 @@ def test_the_shell_blocks_run_and_clean_up(tmp_path: Path, number: int) -> None:
         assert '"status": "canceled"' in result.stdout, "the cancel example canceled a running prediction"
     if "inference-api download" in block.code:
         assert (tmp_path / "video.mp4").stat().st_size > 0
+
+
+def test_the_readme_and_the_development_page_link_to_files_that_exist() -> None:
+    for page in (ROOT / "README.md", ROOT / "docs" / "development.md"):
+        targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text())
+        local = [target for target in targets if not target.startswith(("http://", "https://"))]
+        assert local, f"{page.name} links to nothing of the repository"
+        missing = [target for target in local if not (page.parent / target).exists()]
+        assert missing == [], f"{page.name} links to files that do not exist"
+    readme = (ROOT / "README.md").read_text()
+    assert "](docs/development.md)" in readme and "](BENCHMARKS.md)" in readme

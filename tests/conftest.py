@@ -6,7 +6,7 @@ import pytest
 pytest_plugins = ["inference_api_mock.pytest_plugin"]
 
 # Live tests run only with --live, against these two variables: never because INFERENCE_API_TOKEN
-# and INFERENCE_API_BASE_URL (what the CLI and connect() read) happen to be set (README, "Live tests").
+# and INFERENCE_API_BASE_URL (what the CLI and connect() read) happen to be set (docs/development.md, "Live tests").
 LIVE_BASE_URL_ENV = "INFERENCE_API_LIVE_BASE_URL"
 LIVE_TOKEN_ENV = "INFERENCE_API_LIVE_TOKEN"
 ORDINARY_ENV = ("INFERENCE_API_TOKEN", "INFERENCE_API_BASE_URL")
@@ -25,7 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--live",
         action="store_true",
         help=f"also run the live tests against ${LIVE_BASE_URL_ENV} with ${LIVE_TOKEN_ENV}; "
-        "they create real predictions on that account (README, Live tests)",
+        "they create real predictions on that account (docs/development.md, Live tests)",
     )
     group.addoption(
         "--st-max-examples",
@@ -38,7 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--live"):
         return
-    skip = pytest.mark.skip(reason="live test: runs only with --live (README, Live tests)")
+    skip = pytest.mark.skip(reason="live test: runs only with --live (docs/development.md, Live tests)")
     for item in items:
         if item.get_closest_marker("live"):
             item.add_marker(skip)

@@ -1,65 +1,128 @@
-"""The README's SDK examples run as written against the mock server (over loopback)."""
+"""Every Python and shell block of README.md runs exactly as written, from an empty temporary folder.
+
+Python runs with this virtual environment's python; shell blocks with bash, this environment's
+bin first on PATH (so `python` and `inference-api` are the installed ones), with `-e -o pipefail`
+(stricter than a terminal: any failing command fails the test). Nothing is set up beforehand: the
+blocks start the mock server themselves. How the blocks group: tests/readme_blocks.py.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import re
-import shlex
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from inference_api import InferenceClient
-from inference_api.cli import build_parser
-from inference_api_mock.testing import MockServer
+from inference_api_mock.models import FAIL_MESSAGE
+from tests.readme_blocks import NOT_RUN, ROOT, blocks, readme_test_modules, run_blocks, session
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-
-
-def sdk_examples() -> list[str]:
-    """The Python blocks of "The SDK" section, before the SSE decoder (which needs a response)."""
-    section = README.split("## The SDK: `extensions`", 1)[1].split("### Server-sent events", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+BIN = Path(sys.executable).parent
+TIMEOUT_SECONDS = 90
 
 
-def test_the_readme_sdk_examples_run(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    examples = sdk_examples()
-    assert len(examples) >= 7, "the SDK section lost its examples"
-    (tmp_path / "statue.jpg").write_bytes(b"\xff\xd8\xff\xe0 a tiny jpeg")
-    monkeypatch.chdir(tmp_path)
-    with MockServer(tokens=("readme-token",), speed=500.0) as server:
-        monkeypatch.setenv("INFERENCE_API_TOKEN", server.token)
-        monkeypatch.setenv("INFERENCE_API_BASE_URL", server.base_url)
-        namespace: dict[str, object] = {"__name__": "readme"}
-        for number, example in enumerate(examples, 1):
-            code = compile(example, f"README.md SDK example {number}", "exec")
-            exec(code, namespace)
-        client = namespace["client"]
-        assert isinstance(client, InferenceClient)
-        client.close()
-        created = [request for request in server.requests if request.method == "POST"]
-    out = capsys.readouterr().out
-    assert "succeeded" in out, "on_update printed the statuses"
-    assert "404" in out, "the error example printed the status of a missing prediction"
+def run(command: list[str], folder: Path) -> subprocess.CompletedProcess[str]:
+    """Run `command` in `folder` in a process group of its own; nothing of it outlives this call."""
+    environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for name in ("INFERENCE_API_TOKEN", "INFERENCE_API_BASE_URL", "PYTHONPATH"):
+        environment.pop(name, None)
+    process = subprocess.Popen(
+        command,
+        cwd=folder,
+        env=environment,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=TIMEOUT_SECONDS)
+    finally:
+        leftover = _kill_group(process.pid)
+    assert not leftover, f"{command}: left processes running (killed now)\n{err}"
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+def _kill_group(group: int) -> bool:
+    """Kill what is left of the process group; whether anything was."""
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_every_block_is_run_or_says_why_not() -> None:
+    found = blocks()
+    assert {block.language for block in found} == {"python", "sh"}, "a block in another language runs nowhere"
+    for block in found:
+        if block.not_run is not None:
+            lines = [line for line in block.code.splitlines() if line.strip()]
+            first = next((prefix for prefix in NOT_RUN if lines[0].startswith(prefix)), None)
+            assert first is not None, f"README.md line {block.line}: only {list(NOT_RUN)} blocks may be skipped"
+            assert all(line.startswith(first) for line in lines), f"README.md line {block.line}: mixes commands"
+    assert len(run_blocks("python")) >= 8 and len(run_blocks("sh")) >= 1, "the README lost its examples"
+
+
+def test_the_quickstart_runs_alone(tmp_path: Path) -> None:
+    quickstart = run_blocks("python")[0].code
+    (tmp_path / "quickstart.py").write_text(quickstart)
+    result = run([sys.executable, "quickstart.py"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    status, _, text = result.stdout.strip().partition(" ")
+    assert status == "succeeded" and len(text.split()) >= 5, result.stdout
+    assert result.stderr == "", "the mock server stops quietly when Python exits"
+
+
+def test_the_python_blocks_run_in_order_as_one_session(tmp_path: Path) -> None:
+    (tmp_path / "readme_session.py").write_text(session())
+    result = run([sys.executable, "readme_session.py"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "succeeded" in out, "wait's on_update printed the statuses"
+    assert f"failed: {FAIL_MESSAGE}" in out, "the errors example caught PredictionError"
+    assert "404 " in out, "the errors example printed the status of a missing prediction"
+    assert "canceled" in out, "the cancel example printed the canceled status"
     assert (tmp_path / "video.mp4").stat().st_size > 0, "the download example saved the video"
-    assert len(created) >= 8
+    results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert [result["status"] for result in results] == ["succeeded"] * 3, "the batch wrote its results"
 
 
-def cli_lines() -> list[str]:
-    """The lines of the README's shell blocks that run `inference-api`."""
-    blocks = re.findall(r"```sh\n(.*?)```", README, flags=re.DOTALL)
-    return [line for block in blocks for line in block.splitlines() if "inference-api " in line]
+def test_the_test_module_passes_under_pytest(tmp_path: Path) -> None:
+    modules = readme_test_modules()
+    assert modules, "the README lost its pytest example"
+    for name, code in modules.items():
+        (tmp_path / name).write_text(code)
+        result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name], tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert " passed" in result.stdout and "failed" not in result.stdout, result.stdout
 
 
-def test_the_readme_cli_examples_are_one_valid_command_per_line() -> None:
-    lines = cli_lines()
-    assert len(lines) >= 7
-    commands = set()
-    for line in lines:
-        # Pasted into a shell, `a | b` would pipe one command into the next.
-        assert line.count("inference-api") == 1 and "|" not in line, line
-        words = shlex.split(line)
-        assert words[0] == "inference-api"
-        commands.add(build_parser().parse_args(words[1:]).command)  # exits (fails the test) on bad usage
-    assert commands == {"run", "stream", "create", "get", "cancel", "wait", "download", "batch"}
+@pytest.mark.parametrize("number", range(len(run_blocks("sh"))))
+def test_the_shell_blocks_run_and_clean_up(tmp_path: Path, number: int) -> None:
+    block = run_blocks("sh")[number]
+    (tmp_path / "block.sh").write_text(block.code)
+    result = run(["bash", "-e", "-o", "pipefail", "block.sh"], tmp_path)
+    assert result.returncode == 0, f"README.md line {block.line}\n{result.stdout}\n{result.stderr}"
+    if "inference-api batch" in block.code:
+        results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+        assert results and all(result["status"] == "succeeded" for result in results)
+    if "inference-api cancel" in block.code:
+        assert '"status": "canceled"' in result.stdout, "the cancel example canceled a running prediction"
+    if "inference-api download" in block.code:
+        assert (tmp_path / "video.mp4").stat().st_size > 0
+
+
+def test_the_readme_and_the_development_page_link_to_files_that_exist() -> None:
+    for page in (ROOT / "README.md", ROOT / "docs" / "development.md"):
+        targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text())
+        local = [target for target in targets if not target.startswith(("http://", "https://"))]
+        assert local, f"{page.name} links to nothing of the repository"
+        missing = [target for target in local if not (page.parent / target).exists()]
+        assert missing == [], f"{page.name} links to files that do not exist"
+    readme = (ROOT / "README.md").read_text()
+    assert "](docs/development.md)" in readme and "](BENCHMARKS.md)" in readme

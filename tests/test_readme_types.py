@@ -1,20 +1,23 @@
-"""The README's Python examples, and a user's typical script, pass `mypy --strict` without casts.
+"""The README's Python blocks, and a user's typical script, pass `mypy --strict` and pyright strict.
 
 Reading a `Prediction` never meets `Unset` (every field the server always sends is `required` in
 openapi.yaml, docs/design.md): `"".join(run(...).output)` and `error: str | None = prediction.error`
-type-check as written. The README's blocks are checked as one user would paste them: the
-generated-client quickstart on its own, the rest in order in one module.
+type-check as written. The blocks are checked as a reader pastes them (tests/readme_blocks.py): the
+session in order as one module, each pytest module on its own. Pyright comes from node_modules
+(package.json; `python3 scripts/dev setup`): without it, that test fails and says so.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+import pytest
+
+from tests.readme_blocks import ROOT, readme_test_modules, run_blocks, session
 
 USER_SCRIPT = """
 from inference_api import connect, create, get, run
@@ -32,14 +35,13 @@ finished = prediction.completed_at.isoformat() if prediction.completed_at else "
 """
 
 
-def python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+def readme_sources() -> dict[str, str]:
+    return {"readme_session.py": session(), **readme_test_modules()}
 
 
 def test_the_readme_examples_and_a_users_script_pass_mypy_strict(tmp_path: Path) -> None:
-    quickstart, *sdk = python_blocks()
-    assert "inference_api_client" in quickstart and len(sdk) >= 8, "the README lost its examples"
-    files = {"readme_quickstart.py": quickstart, "readme_sdk.py": "\n".join(sdk), "user_script.py": USER_SCRIPT}
+    assert len(run_blocks("python")) >= 8, "the README lost its examples"
+    files = {**readme_sources(), "user_script.py": USER_SCRIPT}
     for name, source in files.items():
         (tmp_path / name).write_text(source)
     # From the repository root: mypy's settings in pyproject.toml apply, and its cache is warm.
@@ -52,3 +54,26 @@ def test_the_readme_examples_and_a_users_script_pass_mypy_strict(tmp_path: Path)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert not re.search(r"\bcast\(|type: ignore", "\n".join(files.values())), "no casts, no ignores"
+
+
+def test_the_readme_examples_and_a_users_script_pass_pyright_strict(tmp_path: Path) -> None:
+    pyright = ROOT / "node_modules" / ".bin" / "pyright"
+    if not pyright.exists():
+        pytest.fail(f"{pyright} not found: run `python3 scripts/dev setup` (npm ci) first")
+    files = {**readme_sources(), "user_script.py": USER_SCRIPT}
+    for name, source in files.items():
+        (tmp_path / name).write_text(source)
+    config = {"typeCheckingMode": "strict", "pythonVersion": "3.11", "reportMissingModuleSource": "error"}
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config))
+    # This environment's python: pyright finds the three packages through its editable install.
+    result = subprocess.run(
+        [str(pyright), "--outputjson", "--pythonpath", sys.executable, str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    report = json.loads(result.stdout)
+    problems = [f"{d['file']}:{d['range']['start']['line'] + 1}: {d['message']}" for d in report["generalDiagnostics"]]
+    assert report["summary"]["filesAnalyzed"] == len(files)
+    assert problems == [] and result.returncode == 0, "\n".join(problems) or result.stderr

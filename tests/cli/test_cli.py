@@ -299,7 +299,7 @@ def test_an_unreachable_host_reports_its_attempts_once(capsys: pytest.CaptureFix
 
 
 def test_help_starts_without_loading_the_sdk() -> None:
-    # `inference-api --help` must not pay for httpx, the generated client or rich (see the README's timing).
+    # `inference-api --help` must not pay for httpx, the generated client or rich (timed in docs/development.md).
     probe = (
         "import sys\n"
         "from inference_api.cli import main\n"

@@ -4,7 +4,7 @@
     result.report.failures        # {(check code, "METHOD /path"): count}
     result.report.positive_share("POST /v1/run")   # (reached 2xx, positive cases)
 
-`st` runs exactly as a user would type it (README, "Contract tests"): default configuration (the
+`st` runs exactly as a user would type it (docs/development.md, "Contract tests"): default configuration (the
 working directory holds no schemathesis.toml), every check, every phase including stateful, one
 worker (`-w 2` crashes on CPython 3.11.7).
 """

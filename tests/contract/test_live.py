@@ -2,7 +2,7 @@
 
     INFERENCE_API_LIVE_BASE_URL=https://... INFERENCE_API_LIVE_TOKEN=... pytest tests/contract --live
 
-It creates real predictions on that account (README, "Live tests"), so it is careful about what
+It creates real predictions on that account (docs/development.md, "Live tests"), so it is careful about what
 it sends:
 
 - only positive cases (requests the spec calls valid): a few generated ones per operation and a
@@ -102,7 +102,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         return
     base_url, token = os.environ.get(LIVE_BASE_URL_ENV, ""), os.environ.get(LIVE_TOKEN_ENV, "")
     if not (base_url and token):
-        pytest.fail(f"--live needs {LIVE_BASE_URL_ENV} and {LIVE_TOKEN_ENV} (README, Live tests)")
+        pytest.fail(f"--live needs {LIVE_BASE_URL_ENV} and {LIVE_TOKEN_ENV} (docs/development.md, Live tests)")
     yield Target("live", base_url.rstrip("/"), token)
 
 

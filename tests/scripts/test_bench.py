@@ -1,4 +1,4 @@
-"""scripts/bench runs every benchmark and writes a self-describing report; README quotes its summary.
+"""scripts/bench runs every benchmark and writes a self-describing report; docs/development.md quotes its summary.
 
 No timing is asserted anywhere: only that the report is made, says where and how it was made, and
 carries each benchmark's tables, aims and failures.
@@ -135,12 +135,12 @@ def summary_rows(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("| ")]
 
 
-def test_the_readme_quotes_the_summary_of_benchmarks_md_as_it_is(bench: Any) -> None:
+def test_the_development_page_quotes_the_summary_of_benchmarks_md_as_it_is(bench: Any) -> None:
     report = (ROOT / "BENCHMARKS.md").read_text()
     assert "a --quick smoke run" not in report, "BENCHMARKS.md holds a full run"
     summary = report.split("## Summary", 1)[1].split("\n## ", 1)[0]
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(re.escape(bench.README_START) + "(.*?)" + re.escape(bench.README_END), readme, re.S)
-    assert block is not None, "README.md has the benchmark block"
+    page = bench.SUMMARY_PAGE.read_text()
+    block = re.search(re.escape(bench.SUMMARY_START) + "(.*?)" + re.escape(bench.SUMMARY_END), page, re.S)
+    assert block is not None, "docs/development.md has the benchmark block"
     assert summary_rows(block.group(1)) == summary_rows(summary)
     assert summary_rows(summary), "the summary is not empty"

@@ -303,5 +303,9 @@ def test_no_file_refers_to_a_document_that_is_not_in_the_repository() -> None:
         for name in re.findall(r"[\w./-]*\b[\w-]+\.md\b", source.read_text(encoding="utf-8")):
             if name.startswith(("http", "//")):
                 continue
-            # A path from the root, or a file name used in a path join (`ROOT / "docs" / "api-guide.md"`).
+            # A path from the root, a link relative to the file (docs/ links up with `..`), or a
+            # file name used in a path join (`ROOT / "docs" / "api-guide.md"`).
+            relative = (source.parent / name).resolve()
+            if relative.is_relative_to(ROOT) and relative.relative_to(ROOT).as_posix() in documents:
+                continue
             assert any(document == name or document.endswith("/" + name) for document in documents), f"{source}: {name}"

@@ -56,6 +56,11 @@ def _kill_group(group: int) -> bool:
     return True
 
 
+def test_the_readme_is_short() -> None:
+    # Users read it top to bottom; maintainer material goes to docs/development.md.
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 300
+
+
 def test_every_block_is_run_or_says_why_not() -> None:
     found = blocks()
     assert {block.language for block in found} == {"python", "sh"}, "a block in another language runs nowhere"

@@ -33,7 +33,7 @@ Output piped into a command that stops reading (`| head`) ends the command quiet
 """
 
 # Imports of the SDK, httpx and rich happen inside the commands: `inference-api --help` starts
-# about as fast as `python -c "import httpx"` (measured in the README).
+# about as fast as `python -c "import httpx"` (measured in BENCHMARKS.md).
 
 from __future__ import annotations
 

@@ -23,7 +23,14 @@ try:
     from inference_api_mock.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, create_app
     from inference_api_mock.auth import random_token
     from inference_api_mock.predictions import MAX_STORED_BYTES
-    from inference_api_mock.serving import base_url, bind, uvicorn_server
+    from inference_api_mock.serving import (
+        DEFAULT_REQUEST_READ_TIMEOUT,
+        MAX_CONNECTIONS_CEILING,
+        base_url,
+        bind,
+        uvicorn_server,
+    )
+    from inference_api_mock.serving import serve as serve_on
 except ModuleNotFoundError as missing:
     package = (missing.name or "").partition(".")[0]
     if package not in SERVER_EXTRA_MODULES:
@@ -55,10 +62,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=MAX_STORED_BYTES,
         help="bytes of inputs and events the predictions may hold (default: 256 MiB); the oldest finished go first",
     )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        help="connections open at once; one more closes the one that waited longest for a request "
+        f"(default: what the open-file limit leaves, at most {MAX_CONNECTIONS_CEILING})",
+    )
+    parser.add_argument(
+        "--request-read-timeout",
+        type=float,
+        default=DEFAULT_REQUEST_READ_TIMEOUT,
+        help="seconds a client has to send a whole request, headers and body, before its connection "
+        f"is closed (default: {DEFAULT_REQUEST_READ_TIMEOUT:g})",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn's log level (default: warning)")
     args = parser.parse_args(argv)
     if not args.speed > 0:
         parser.error("--speed must be positive")
+    if args.max_connections is not None and args.max_connections < 1:
+        parser.error("--max-connections must be at least 1")
+    if not args.request_read_timeout > 0:
+        parser.error("--request-read-timeout must be positive")
     return args
 
 
@@ -83,7 +108,12 @@ async def serve(args: argparse.Namespace) -> None:
         max_stored_bytes=args.max_stored_bytes,
     )
     sock = bind(args.host, args.port)
-    server = uvicorn_server(app, args.log_level)
+    server = uvicorn_server(
+        app,
+        args.log_level,
+        max_connections=args.max_connections,
+        request_read_timeout=args.request_read_timeout,
+    )
 
     async def announce() -> None:
         while not server.started:
@@ -96,7 +126,7 @@ async def serve(args: argparse.Namespace) -> None:
 
     announcer = asyncio.create_task(announce())
     try:
-        await server.serve(sockets=[sock])
+        await serve_on(server, [sock])
     finally:
         announcer.cancel()
         sock.close()

@@ -31,7 +31,7 @@ from starlette.applications import Starlette
 from inference_api_mock.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, Control, create_app
 from inference_api_mock.faults import Fault, RateLimit, RecordedRequest
 from inference_api_mock.predictions import MAX_STORED_BYTES
-from inference_api_mock.serving import base_url, bind, uvicorn_server
+from inference_api_mock.serving import DEFAULT_REQUEST_READ_TIMEOUT, base_url, bind, run, uvicorn_server
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -52,6 +52,8 @@ class MockServer:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_stored_bytes: int = MAX_STORED_BYTES,
         record_requests: bool = True,
+        max_connections: int | None = None,
+        request_read_timeout: float = DEFAULT_REQUEST_READ_TIMEOUT,
     ) -> None:
         if isinstance(tokens, str):
             raise TypeError("tokens is a sequence of tokens, e.g. ('test-token',)")
@@ -66,6 +68,8 @@ class MockServer:
             max_stored_bytes=max_stored_bytes,
         )
         self._control: Control = self.app.state.control
+        self._max_connections = max_connections
+        self._request_read_timeout = request_read_timeout
         self._host = host
         self._port = port
         self._server: uvicorn.Server | None = None
@@ -85,8 +89,10 @@ class MockServer:
         if self._thread is not None:
             raise RuntimeError("the server is already running")
         sock = bind(self._host, self._port)
-        server = uvicorn_server(self.app)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="mock-server", daemon=True)
+        server = uvicorn_server(
+            self.app, max_connections=self._max_connections, request_read_timeout=self._request_read_timeout
+        )
+        thread = threading.Thread(target=run, args=(server, [sock]), name="mock-server", daemon=True)
         thread.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not server.started:

@@ -30,7 +30,7 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import h11
@@ -107,20 +107,21 @@ def default_max_connections(file_limit: int | None = None) -> int:
 class RateLimitedLog:
     """One line per kind of event at most every `interval` seconds, saying how many happened since."""
 
-    def __init__(self, interval: float = LOG_INTERVAL_SECONDS) -> None:
+    def __init__(self, interval: float = LOG_INTERVAL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = interval
+        self.clock = clock
         self._last: dict[str, float] = {}
         self._unlogged: dict[str, int] = {}
 
     def __call__(self, level: int, kind: str, message: str, *args: object) -> None:
-        now = time.monotonic()
+        now = self.clock()
         self._unlogged[kind] = self._unlogged.get(kind, 0) + 1
         last = self._last.get(kind)
         if last is not None and now - last < self.interval:
             return
         count = self._unlogged.pop(kind)
         self._last[kind] = now
-        suffix = f" ({count} times in the last {self.interval:g} s)" if last is not None else ""
+        suffix = f" ({count} times since the last such line)" if last is not None else ""
         logger.log(level, message + suffix, *args)
 
 

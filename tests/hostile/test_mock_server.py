@@ -5,15 +5,25 @@
 - What predictions hold is bounded (count and bytes): the oldest finished go first, and when the
   unfinished ones alone fill the store, new ones get 429 with Retry-After.
 - A client that disconnects mid-upload is one line in the log, not a traceback.
+- Case 12: 1,200 connections that never finish their headers, held against a mock with a 1,024
+  open-file limit, do not stop a well-behaved client; running out of descriptors anyway is a line
+  in the log, not a traceback storm.
+- Case 15: a malformed chunk after an early 413 closes the connection without a traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import resource
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -155,3 +165,149 @@ def test_a_client_gone_mid_upload_is_one_line_in_the_log(server: MockServer, pat
     with client_of(server, ALICE) as alice:
         assert alice.post("/v1/run", json=RUN).status_code == 200, "the server carries on"
     assert json.dumps(lines).count("Traceback") == 0
+
+
+SLOW_CONNECTIONS = 1200
+SERVER_FILE_LIMIT = 1024
+ROOT = Path(__file__).resolve().parents[2]
+SLOW_HEAD = b"POST /v1/run HTTP/1.1\r\nHost: x\r\nX-Never-Ending: "
+
+
+@contextlib.contextmanager
+def open_file_limit_of_this_process(needed: int) -> Iterator[None]:
+    """Raise this process's soft limit on open files to `needed` (within the hard limit) meanwhile."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        pytest.skip(f"the hard limit on open files ({hard}) is below the {needed} this test holds")
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@contextlib.contextmanager
+def mock_process(log: Path, file_limit: int, *options: str) -> Iterator[str]:
+    """`python -m inference_api_mock` with a soft limit of `file_limit` open files; yields its URL."""
+
+    def limit_open_files() -> None:
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (file_limit, hard))
+
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "inference_api_mock", "--port", "0", "--token", ALICE, "--speed", "500", *options],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=limit_open_files,  # only setrlimit, between fork and exec
+        )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), log.read_text()
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@contextlib.contextmanager
+def slow_connections(url: str, count: int) -> Iterator[list[socket.socket]]:
+    """`count` connections, each with a request head begun and never finished."""
+    host, port = url.removeprefix("http://").split(":")
+    held: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.create_connection((host, int(port)), timeout=10)
+            held.append(sock)
+            with contextlib.suppress(OSError):  # the server may have closed it already
+                sock.sendall(SLOW_HEAD)
+        yield held
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def well_behaved_answers(url: str, count: int) -> list[int]:
+    """`count` runs, each on a new connection; a 5 s timeout stands for "the client gives up"."""
+    statuses = []
+    for number in range(count):
+        # A new connection each time: each has to get past the slow ones to be accepted.
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ALICE}"}, timeout=5.0) as client:
+            statuses.append(client.post("/v1/run", json={"model": ECHO, "input": {"n": number}}).status_code)
+    return statuses
+
+
+@pytest.mark.timeout(120)
+def test_slow_connections_do_not_lock_a_well_behaved_client_out(tmp_path: Path) -> None:
+    """The issue's done-when: 1,200 slow connections held against a mock limited to 1,024 open files.
+
+    The well-behaved client's timeout (5 s, the 2 s of the done-when with room for a loaded
+    machine) is a behavioural bound: before the fix every one of its requests timed out.
+    """
+    log = tmp_path / "stderr.log"
+    with (
+        open_file_limit_of_this_process(SLOW_CONNECTIONS + 200),
+        mock_process(log, SERVER_FILE_LIMIT) as url,
+        slow_connections(url, SLOW_CONNECTIONS),
+    ):
+        assert well_behaved_answers(url, 10) == [200] * 10
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text and "out of system resource" not in text, text[:2000]
+    assert len(text.splitlines()) <= 5, text[:2000]
+
+
+@pytest.mark.timeout(120)
+def test_running_out_of_file_descriptors_is_one_line_not_a_traceback_storm(tmp_path: Path) -> None:
+    # A connection limit above what the open-file limit allows: accept() itself fails (EMFILE).
+    log = tmp_path / "stderr.log"
+    options = ("--max-connections", "2000", "--request-read-timeout", "1")
+    with open_file_limit_of_this_process(800), mock_process(log, 256, *options) as url:
+        with slow_connections(url, 400):
+            time.sleep(0.5)  # the server accepts what it can and fails on the rest
+        # The slow ones are gone (closed here, and timed out there): the server serves again.
+        assert well_behaved_answers(url, 2) == [200, 200]
+    lines = log.read_text(errors="replace").splitlines()
+    failures = [line for line in lines if "accepting connections failed" in line]
+    assert failures, lines[:20]
+    assert "Too many open files" in failures[0]
+    assert len(failures) <= 2, lines[:20]
+    assert not any("Traceback" in line for line in lines), lines[:40]
+
+
+def test_a_malformed_chunk_after_an_early_413_is_no_traceback(server: MockServer) -> None:
+    records = Records()
+    watched = [logging.getLogger(name) for name in ("asyncio", "uvicorn.error", "inference_api_mock")]
+    for logger in watched:
+        logger.addHandler(records)
+    try:
+        host, port = server.base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            head = f"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ALICE}\r\n"
+            head += "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            chunk = b"a" * (2 * 1024 * 1024)  # over the 1 MiB limit: answered 413 before the end
+            sock.sendall(head.encode() + b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                answer += sock.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 413 "), answer
+            with contextlib.suppress(OSError):
+                sock.sendall(b"not-a-chunk-size\r\nabc\r\n")
+            rest = b""
+            with contextlib.suppress(OSError):
+                while piece := sock.recv(4096):
+                    rest += piece
+        assert b"HTTP/1.1 400" not in rest, "no second answer to a request already answered"
+    finally:
+        for logger in watched:
+            logger.removeHandler(records)
+    assert all(record.exc_info is None for record in records.records), [r.getMessage() for r in records.records]
+    assert len(records.records) <= 1, [record.getMessage() for record in records.records]
+    with client_of(server, ALICE) as alice:
+        assert alice.post("/v1/run", json=RUN).status_code == 200, "the server carries on"

@@ -15,7 +15,8 @@ response (`inference_api_mock.request_ids`). Three routes outside the spec need 
 `GET /openapi.yaml` (the spec this server implements), `GET /docs` (its API reference, once
 `python3 scripts/dev docs` has built it) and `GET /files/<id>.mp4` (video outputs).
 With `faults=True`, the admin routes `POST/DELETE /_mock/faults` and `GET /_mock/requests` exist
-too (same bearer token; each token plans, clears and sees only its own faults and requests).
+too (same bearer token; each token plans, clears and sees only its own faults and requests; their
+bodies have the same size limit as the API's).
 
 Limits, so that a long-running server stays bounded: request bodies of at most 1 MiB
 (`max_body_bytes`; more is 413); at most 10,000 predictions kept, and at most 256 MiB of their
@@ -146,7 +147,8 @@ class Handlers:
         if issues:
             raise Problem(422, issues)
 
-    async def json_body(self, request: Request, operation: Operation) -> Any:
+    async def read_body(self, request: Request) -> bytes:
+        """The request's body, read up to `max_body` bytes: more is 413, whatever the route."""
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
             raise Problem(413, f"Request body is larger than {self.max_body} bytes.")
@@ -157,7 +159,10 @@ class Handlers:
             if size > self.max_body:
                 raise Problem(413, f"Request body is larger than {self.max_body} bytes.")
             chunks.append(chunk)
-        body = b"".join(chunks)
+        return b"".join(chunks)
+
+    async def json_body(self, request: Request, operation: Operation) -> Any:
+        body = await self.read_body(request)
         request.state.body_size = len(body)  # what the prediction it creates counts against the store's limit
         if not body:
             raise Problem(422, [{"loc": ["body"], "msg": "Field required", "type": "missing"}])
@@ -284,7 +289,7 @@ class AdminHandlers:
         owner = self.handlers.owner(request)
         assert self.control.faults is not None
         try:
-            fields = parse_json(await request.body())
+            fields = parse_json(await self.handlers.read_body(request))
             if not isinstance(fields, dict):
                 raise Problem(422, 'Send a JSON object: {"route": "METHOD /path", ...}.')
             fault = Fault(**fields)

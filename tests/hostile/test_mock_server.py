@@ -311,3 +311,30 @@ def test_a_malformed_chunk_after_an_early_413_is_no_traceback(server: MockServer
     assert len(records.records) <= 1, [record.getMessage() for record in records.records]
     with client_of(server, ALICE) as alice:
         assert alice.post("/v1/run", json=RUN).status_code == 200, "the server carries on"
+
+
+def test_a_mock_route_refuses_a_declared_300_mib_body_without_reading_it(server: MockServer) -> None:
+    host, port = server.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        head = f"POST /_mock/faults HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ALICE}\r\n"
+        head += f"Content-Type: application/json\r\nContent-Length: {300 * 1024 * 1024}\r\n\r\n"
+        sock.sendall(head.encode() + b'{"route": "')
+        answer = b""
+        while b"\r\n\r\n" not in answer:  # the 5 s timeout stands for "the server waits for the body"
+            piece = sock.recv(4096)
+            assert piece, answer
+            answer += piece
+    assert answer.startswith(b"HTTP/1.1 413 "), answer
+
+
+def test_a_mock_route_stops_reading_a_chunked_body_at_the_limit(server: MockServer) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"route": "POST /v1/run", "body": "'
+        for _ in range(64):  # 4 MiB in all, past the 1 MiB limit
+            yield b"a" * 65536
+
+    with client_of(server, ALICE) as alice:
+        response = alice.post("/_mock/faults", content=chunks(), headers={"Content-Type": "application/json"})
+        assert response.status_code == 413, response.text
+        assert "larger than 1048576 bytes" in response.json()["detail"]
+        assert alice.post("/v1/run", json=RUN).status_code == 200, "nothing was planned"

@@ -20,7 +20,12 @@ from collections.abc import Sequence
 SERVER_EXTRA_MODULES = frozenset({"starlette", "uvicorn", "jsonschema", "referencing", "yaml"})
 
 try:
-    from inference_api_mock.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, create_app
+    from inference_api_mock.app import (
+        DEFAULT_KEEPALIVE_SECONDS,
+        DEFAULT_MAX_BODY_BYTES,
+        DEFAULT_MAX_TOKENS,
+        create_app,
+    )
     from inference_api_mock.auth import random_token
     from inference_api_mock.predictions import MAX_STORED_BYTES
     from inference_api_mock.serving import (
@@ -60,7 +65,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--max-stored-bytes",
         type=int,
         default=MAX_STORED_BYTES,
-        help="bytes of inputs and events the predictions may hold (default: 256 MiB); the oldest finished go first",
+        help="bytes of inputs and events each token's predictions may hold (default: 256 MiB); "
+        "its oldest finished go first",
+    )
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=DEFAULT_MAX_TOKENS,
+        help="tokens whose predictions, fault plans and recorded requests are kept; one more forgets "
+        f"the least recently used one's (default: {DEFAULT_MAX_TOKENS})",
     )
     parser.add_argument(
         "--max-connections",
@@ -80,6 +93,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not args.speed > 0:
         parser.error("--speed must be positive")
+    if args.max_tokens < 1:
+        parser.error("--max-tokens must be at least 1")
     if args.max_connections is not None and args.max_connections < 1:
         parser.error("--max-connections must be at least 1")
     if not args.request_read_timeout > 0:
@@ -106,6 +121,7 @@ async def serve(args: argparse.Namespace) -> None:
         keepalive_seconds=args.keepalive,
         max_body_bytes=args.max_body_bytes,
         max_stored_bytes=args.max_stored_bytes,
+        max_tokens=args.max_tokens,
     )
     sock = bind(args.host, args.port)
     server = uvicorn_server(

@@ -28,7 +28,13 @@ from typing import Any, Self
 import uvicorn
 from starlette.applications import Starlette
 
-from inference_api_mock.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, Control, create_app
+from inference_api_mock.app import (
+    DEFAULT_KEEPALIVE_SECONDS,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_TOKENS,
+    Control,
+    create_app,
+)
 from inference_api_mock.faults import Fault, RateLimit, RecordedRequest
 from inference_api_mock.predictions import MAX_STORED_BYTES
 from inference_api_mock.serving import DEFAULT_REQUEST_READ_TIMEOUT, base_url, bind, run, uvicorn_server
@@ -51,6 +57,7 @@ class MockServer:
         keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_stored_bytes: int = MAX_STORED_BYTES,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
         record_requests: bool = True,
         max_connections: int | None = None,
         request_read_timeout: float = DEFAULT_REQUEST_READ_TIMEOUT,
@@ -66,6 +73,7 @@ class MockServer:
             keepalive_seconds=keepalive_seconds,
             max_body_bytes=max_body_bytes,
             max_stored_bytes=max_stored_bytes,
+            max_tokens=max_tokens,
         )
         self._control: Control = self.app.state.control
         self._max_connections = max_connections

@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -111,7 +111,7 @@ def test_what_predictions_hold_is_bounded_oldest_finished_first() -> None:
             ids.append(created.json()["data"]["id"])
             time.sleep(0.02)  # the echo model finishes at once at this speed
         store = server.app.state.store
-        assert store.usage.bytes <= budget
+        assert store.bytes_held <= budget
         assert c.get(f"/v1/predictions/{ids[0]}").status_code == 404, "the oldest finished one was forgotten"
         assert c.get(f"/v1/predictions/{ids[-1]}").status_code == 200
 
@@ -338,3 +338,104 @@ def test_a_mock_route_stops_reading_a_chunked_body_at_the_limit(server: MockServ
         assert response.status_code == 413, response.text
         assert "larger than 1048576 bytes" in response.json()["detail"]
         assert alice.post("/v1/run", json=RUN).status_code == 200, "nothing was planned"
+
+
+# Case 14: per-token quotas. The limits are lowered through the components' public attributes, so
+# that a few dozen requests reach them (the defaults: 10,000 predictions, 1,000 unfinished and
+# 1,000 fault plans per token).
+CAROL = "carol-token"
+ECHO_CREATE = {"version": ECHO.split(":")[1], "input": {"n": 1}}
+SLOW_CREATE = {"version": LLAMA.split(":")[1], "input": {"prompt": "a long one", "max_new_tokens": 500}}
+
+
+@pytest.fixture
+def tenants() -> Iterator[MockServer]:
+    with MockServer(tokens=(ALICE, BOB, CAROL), speed=5000.0, faults=True) as running:
+        yield running
+
+
+def created_id(client: httpx.Client, body: Mapping[str, object]) -> str:
+    response = client.post("/v1/predictions", json=body)
+    assert response.status_code == 201, response.text
+    prediction_id: str = response.json()["data"]["id"]
+    return prediction_id
+
+
+def test_another_tokens_predictions_do_not_evict_mine(tenants: MockServer) -> None:
+    tenants.app.state.store.max_predictions = 20
+    with client_of(tenants, ALICE) as alice, client_of(tenants, BOB) as bob:
+        mine = created_id(alice, ECHO_CREATE)
+        for _ in range(30):  # over the limit of 20: Bob's own oldest finished ones go
+            bob.post("/v1/predictions", json=ECHO_CREATE)
+            time.sleep(0.005)  # the echo model finishes at once at this speed
+        assert alice.get(f"/v1/predictions/{mine}").status_code == 200
+        assert len(tenants.app.state.store) <= 21
+
+
+def test_another_tokens_unfinished_predictions_do_not_throttle_mine() -> None:
+    with MockServer(tokens=(ALICE, BOB), speed=0.01) as server:
+        server.app.state.store.max_unfinished = 3
+        with client_of(server, ALICE) as alice, client_of(server, BOB) as bob:
+            answers = [bob.post("/v1/predictions", json=SLOW_CREATE).status_code for _ in range(4)]
+            assert answers == [201, 201, 201, 429], "Bob's own limit"
+            assert alice.post("/v1/predictions", json=SLOW_CREATE).status_code == 201, "Alice's is untouched"
+
+
+def test_another_tokens_stored_bytes_do_not_throttle_mine() -> None:
+    slow = {"version": LLAMA.split(":")[1], "input": {"prompt": "x" * 600_000, "max_new_tokens": 500}}
+    with (
+        MockServer(tokens=(ALICE, BOB), speed=0.01, max_stored_bytes=2 * 1024 * 1024) as server,
+        client_of(server, ALICE) as alice,
+        client_of(server, BOB) as bob,
+    ):
+        assert [bob.post("/v1/predictions", json=slow).status_code for _ in range(4)][-1] == 429
+        assert alice.post("/v1/predictions", json=slow).status_code == 201
+
+
+def test_a_token_has_a_limited_number_of_fault_plans_and_others_do_not_see_them(tenants: MockServer) -> None:
+    tenants.app.state.control.faults.max_plans = 50
+    plan = {"route": GET_ROUTE, "status": 503}
+    with client_of(tenants, ALICE) as alice, client_of(tenants, BOB) as bob:
+        assert [bob.post("/_mock/faults", json=plan).status_code for _ in range(50)] == [201] * 50
+        refused = bob.post("/_mock/faults", json=plan)
+        assert refused.status_code == 422 and "50 fault plans" in refused.json()["detail"], refused.text
+        mine = created_id(alice, ECHO_CREATE)
+        assert alice.get(f"/v1/predictions/{mine}").status_code == 200, "Bob's plans are not Alice's"
+        assert alice.post("/_mock/faults", json=plan).status_code == 201, "Alice's own quota is whole"
+        assert bob.delete("/_mock/faults").status_code == 204
+        assert bob.post("/_mock/faults", json=plan).status_code == 201, "cleared, Bob may plan again"
+
+
+def test_floods_from_other_tokens_or_no_token_leave_my_request_log_alone(tenants: MockServer) -> None:
+    tenants.app.state.control.requests.max_requests = 20
+    with client_of(tenants, ALICE) as alice, client_of(tenants, BOB) as bob, client_of(tenants, "wrong") as nobody:
+        alice.post("/v1/run", json=RUN)
+        for _ in range(30):
+            assert nobody.post("/v1/run", json=RUN).status_code == 401
+            bob.get("/v1/predictions/doesnotexist")
+        logged = alice.get("/_mock/requests").json()["data"]
+        assert [(entry["method"], entry["path"]) for entry in logged] == [("POST", "/v1/run")]
+        assert len(bob.get("/_mock/requests").json()["data"]) == 20, "Bob's own log is cut at its limit"
+    everything = tenants.requests
+    assert [request.owner is None for request in everything].count(True) == 20, "no token: a log of its own"
+    assert sum(request.path == "/v1/run" and request.owner is not None for request in everything) == 1
+
+
+def test_beyond_max_tokens_the_least_recently_used_tokens_data_is_forgotten() -> None:
+    with MockServer(tokens=(ALICE, BOB, CAROL), speed=5000.0, faults=True, max_tokens=2) as server:
+        clients = {token: client_of(server, token) for token in (ALICE, BOB, CAROL)}
+        try:
+            ids = {ALICE: created_id(clients[ALICE], ECHO_CREATE)}
+            assert (
+                clients[ALICE].post("/_mock/faults", json={"route": "POST /v1/run", "status": 503}).status_code == 201
+            )
+            ids[BOB] = created_id(clients[BOB], ECHO_CREATE)
+            ids[CAROL] = created_id(clients[CAROL], ECHO_CREATE)  # a third token: Alice's data goes
+            assert clients[BOB].get(f"/v1/predictions/{ids[BOB]}").status_code == 200
+            assert clients[ALICE].get(f"/v1/predictions/{ids[ALICE]}").status_code == 404
+            assert clients[ALICE].post("/v1/run", json=RUN).status_code == 200, "her fault plan went too"
+            logged = clients[ALICE].get("/_mock/requests").json()["data"]
+            assert [entry["path"] for entry in logged][:1] == [f"/v1/predictions/{ids[ALICE]}"], logged
+        finally:
+            for client in clients.values():
+                client.close()

@@ -6,6 +6,22 @@ The first line on stdout is the base URL, printed once the server accepts connec
 `--port 0`, the system picks a free port and this line says which). Tokens come from `--token`
 (repeatable), else from the environment variable MOCK_SERVER_TOKENS (comma-separated), else one is
 generated and printed on the second line.
+
+Limits, so that a server left running stays bounded and no client can lock out another (see
+`--help` for the options that change them):
+
+    connections     a whole request (headers and body) within --request-read-timeout (10 s) of
+                    connecting or of the previous answer; idle kept-alive ones close after 5 s;
+                    at most --max-connections open (default: what the open-file limit leaves,
+                    at most 4,096), one more closing the one that waited longest for a request
+    bodies          at most --max-body-bytes (1 MiB) on every route, /_mock/* too: 413 beyond
+    per token       10,000 predictions and --max-stored-bytes (256 MiB) of their inputs and
+                    events, the oldest finished forgotten first; 1,000 unfinished (429 beyond);
+                    1,000 fault plans; a request log of 10,000 requests and 64 MiB of bodies
+    tokens          the data of at most --max-tokens (16): one more forgets the least recently
+                    used one's predictions, fault plans and request log
+    logs            one line per kind of trouble (connections closed, accept() failing) at most
+                    every 10 s, with a count; no traceback storms
 """
 
 from __future__ import annotations
@@ -49,7 +65,12 @@ TOKENS_ENV = "MOCK_SERVER_TOKENS"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m inference_api_mock", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m inference_api_mock",
+        description=__doc__.split("\n\n")[0],
+        epilog="\n\n".join(__doc__.split("\n\n")[2:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default: 8000)")
     parser.add_argument(
@@ -60,7 +81,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--keepalive", type=float, default=DEFAULT_KEEPALIVE_SECONDS, help="seconds between keep-alives"
     )
-    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, help="larger bodies get 413")
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help="larger bodies get 413, on every route (default: 1 MiB)",
+    )
     parser.add_argument(
         "--max-stored-bytes",
         type=int,

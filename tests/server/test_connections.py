@@ -149,3 +149,12 @@ def test_the_rate_limited_log_says_how_many_it_held_back(caplog: pytest.LogCaptu
     with caplog.at_level(logging.INFO, logger="inference_api_mock"):
         log(logging.WARNING, "limit", "the limit")
     assert caplog.records[-1].getMessage() == "the limit (100 times since the last such line)"
+
+
+def test_help_states_the_limits(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    text = capsys.readouterr().out
+    for option in ("--max-connections", "--request-read-timeout", "--max-tokens", "--max-stored-bytes"):
+        assert text.count(option) >= 2, f"{option}: an option, and in the limits it changes"
+    assert "Limits, so that" in text and "per token" in text

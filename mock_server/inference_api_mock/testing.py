@@ -13,6 +13,10 @@
 A real uvicorn serves the real app: clients talk HTTP over loopback as they would to the hosted
 service. `fault()` takes the routes of openapi.yaml ("METHOD /path/{template}") and the keywords of
 `inference_api_mock.faults.Fault`; faults need `faults=True`. Leaving the block stops the server.
+
+The limits of `python -m inference_api_mock --help` apply, with the same keywords: `max_body_bytes`,
+`max_stored_bytes` and `max_tokens` (`inference_api_mock.app`), `max_connections` and
+`request_read_timeout` (`inference_api_mock.serving`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ import contextlib
 import json
 import logging
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -30,6 +29,9 @@ import pytest
 
 from inference_api_mock.models import ECHO, LLAMA
 from inference_api_mock.testing import MockServer
+
+if sys.platform != "win32":
+    import resource
 
 ALICE, BOB = "alice-token", "bob-token"
 RUN = {"model": ECHO, "input": {"n": 1}}
@@ -168,6 +170,7 @@ def test_a_client_gone_mid_upload_is_one_line_in_the_log(server: MockServer, pat
 
 
 SLOW_CONNECTIONS = 1200
+needs_setrlimit = pytest.mark.skipif(sys.platform == "win32", reason="open-file limits are set with setrlimit")
 SERVER_FILE_LIMIT = 1024
 ROOT = Path(__file__).resolve().parents[2]
 SLOW_HEAD = b"POST /v1/run HTTP/1.1\r\nHost: x\r\nX-Never-Ending: "
@@ -244,6 +247,7 @@ def well_behaved_answers(url: str, count: int) -> list[int]:
     return statuses
 
 
+@needs_setrlimit
 @pytest.mark.timeout(120)
 def test_slow_connections_do_not_lock_a_well_behaved_client_out(tmp_path: Path) -> None:
     """The issue's done-when: 1,200 slow connections held against a mock limited to 1,024 open files.
@@ -263,6 +267,7 @@ def test_slow_connections_do_not_lock_a_well_behaved_client_out(tmp_path: Path) 
     assert len(text.splitlines()) <= 5, text[:2000]
 
 
+@needs_setrlimit
 @pytest.mark.timeout(120)
 def test_running_out_of_file_descriptors_is_one_line_not_a_traceback_storm(tmp_path: Path) -> None:
     # A connection limit above what the open-file limit allows: accept() itself fails (EMFILE).

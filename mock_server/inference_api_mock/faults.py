@@ -224,6 +224,8 @@ class FaultBook:
 
     def take(self, method: str, path: str, owner: str | None = None) -> Fault | None:
         """The fault for this request of `owner`'s, if one is planned (and one use of it fewer)."""
+        if not self._buckets and owner not in self._plans and None not in self._plans:
+            return None  # nothing planned for this request: no need to find its route
         routes = [
             key
             for key, (route_method, pattern) in self._routes.items()
@@ -233,21 +235,25 @@ class FaultBook:
             for bucket in self._buckets:
                 if bucket.limit.route in routes and (refused := bucket.refused()) is not None:
                     return refused
-            first: tuple[str | None, deque[list[Any]]] | None = None
+            first: tuple[str | None, str, deque[list[Any]]] | None = None
             for planner in {owner, None}:
                 by_route = self._plans.get(planner, {})
                 for route in routes:
                     queue = by_route.get(route)
-                    if queue and (first is None or queue[0][0] < first[1][0][0]):
-                        first = (planner, queue)
+                    if queue and (first is None or queue[0][0] < first[2][0][0]):
+                        first = (planner, route, queue)
             if first is None:
                 return None
-            planner, queue = first
+            planner, route, queue = first
             entry = queue[0]
             entry[2] -= 1
             if entry[2] == 0:
                 queue.popleft()
                 self._planned[planner] -= 1
+                if not queue:  # an owner with nothing planned leaves no trace
+                    del self._plans[planner][route]
+                    if not self._plans[planner]:
+                        del self._plans[planner], self._planned[planner]
             fault: Fault = entry[1]
             return fault
 

@@ -16,13 +16,22 @@ response (`inference_api_mock.request_ids`). Three routes outside the spec need 
 page once `python3 scripts/dev docs` has built it in a checkout, else a plain page rendered from the
 spec) and `GET /files/<id>.mp4` (video outputs).
 With `faults=True`, the admin routes `POST/DELETE /_mock/faults` and `GET /_mock/requests` exist
-too (same bearer token; each token plans, clears and sees only its own faults and requests).
+too (same bearer token; each token plans, clears and sees only its own faults and requests; their
+bodies have the same size limit as the API's).
 
-Limits, so that a long-running server stays bounded: request bodies of at most 1 MiB
-(`max_body_bytes`; more is 413); at most 10,000 predictions kept, and at most 256 MiB of their
-inputs and event data (`inference_api_mock.predictions`): the oldest finished ones are forgotten first, and
-when the unfinished ones alone fill either limit, new predictions get 429 with Retry-After. A client
-that disconnects mid-request is logged in one line (logger `inference_api_mock`).
+Limits, so that a long-running server stays bounded and no token can crowd out another: request
+bodies of at most 1 MiB on every route (`max_body_bytes`; more is 413). Per token
+(`inference_api_mock.predictions`): at most 10,000 predictions kept, holding at most 256 MiB of
+inputs and event data (`max_stored_bytes`), of which at most 1,000 unfinished; beyond that the
+token's own oldest finished ones are forgotten first, and when its unfinished ones fill a limit its
+new predictions get 429 with Retry-After. Per token too (`inference_api_mock.faults`): at most 1,000
+fault plans waiting, and a request log of the last 10,000 requests with 64 MiB of bodies; requests
+without a valid token go to a log of their own. The server keeps the data of at most `max_tokens`
+tokens (default 16): a request with one more forgets everything of the token used least recently
+(its predictions, running ones stopped; its fault plans; its recorded requests). In all, at most
+about max_tokens * (max_stored_bytes + 64 MiB) with every token busy; one token: ~320 MiB.
+Connections are bounded too (`inference_api_mock.serving`). A client that disconnects mid-request
+is logged in one line (logger `inference_api_mock`).
 """
 
 from __future__ import annotations
@@ -30,7 +39,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -62,6 +72,7 @@ logger = logging.getLogger("inference_api_mock")
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_KEEPALIVE_SECONDS = 15.0
+DEFAULT_MAX_TOKENS = 16
 RETRY_MS = 1000
 MAX_JSON_DEPTH = 64
 NOT_FOUND = "Prediction not found."
@@ -76,6 +87,35 @@ class Control:
 
     faults: FaultBook | None
     requests: RequestLog | None
+
+
+class RecentTokens:
+    """The tokens whose data the server keeps: at most `max_tokens`, by last use.
+
+    `seen` is called on the server's event loop for every request with a valid token; one token
+    more than `max_tokens` calls `forget` with the least recently used one's fingerprint.
+    """
+
+    def __init__(self, max_tokens: int, forget: Callable[[str], None]) -> None:
+        if max_tokens < 1:
+            raise ValueError("max_tokens must be at least 1")
+        self.max_tokens = max_tokens
+        self._forget = forget
+        self._recent: OrderedDict[str, None] = OrderedDict()
+
+    def seen(self, owner: str) -> None:
+        if owner in self._recent:
+            self._recent.move_to_end(owner)
+            return
+        self._recent[owner] = None
+        while len(self._recent) > self.max_tokens:
+            least_recent, _ = self._recent.popitem(last=False)
+            logger.warning(
+                "the data of %d tokens is kept, the limit: forgot the least recently used one's "
+                "predictions, fault plans and recorded requests",
+                self.max_tokens,
+            )
+            self._forget(least_recent)
 
 
 class Problem(Exception):
@@ -134,8 +174,18 @@ def parse_json(body: bytes) -> Any:
 class Handlers:
     """The operations, sharing the store, the spec and the request checks."""
 
-    def __init__(self, checker: TokenChecker, store: Store, spec: Spec, *, keepalive: float, max_body: int) -> None:
+    def __init__(
+        self,
+        checker: TokenChecker,
+        store: Store,
+        spec: Spec,
+        *,
+        keepalive: float,
+        max_body: int,
+        tokens: RecentTokens | None = None,
+    ) -> None:
         self.checker = checker
+        self.tokens = tokens
         self.store = store
         self.spec = spec
         self.keepalive = keepalive
@@ -147,6 +197,15 @@ class Handlers:
         owner, detail = self.checker.owner(request.headers.get("authorization"))
         if owner is None:
             raise Problem(401, detail, {"WWW-Authenticate": "Bearer"})
+        if self.tokens is not None:
+            self.tokens.seen(owner)
+        return owner
+
+    def owner_or_none(self, authorization: str | None) -> str | None:
+        """The fingerprint of a valid token (and one more use of it), else None."""
+        owner, _ = self.checker.owner(authorization)
+        if owner is not None and self.tokens is not None:
+            self.tokens.seen(owner)
         return owner
 
     def check_parameters(self, request: Request, operation: Operation) -> None:
@@ -154,7 +213,8 @@ class Handlers:
         if issues:
             raise Problem(422, issues)
 
-    async def json_body(self, request: Request, operation: Operation) -> Any:
+    async def read_body(self, request: Request) -> bytes:
+        """The request's body, read up to `max_body` bytes: more is 413, whatever the route."""
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
             raise Problem(413, f"Request body is larger than {self.max_body} bytes.")
@@ -165,7 +225,10 @@ class Handlers:
             if size > self.max_body:
                 raise Problem(413, f"Request body is larger than {self.max_body} bytes.")
             chunks.append(chunk)
-        body = b"".join(chunks)
+        return b"".join(chunks)
+
+    async def json_body(self, request: Request, operation: Operation) -> Any:
+        body = await self.read_body(request)
         request.state.body_size = len(body)  # what the prediction it creates counts against the store's limit
         if not body:
             raise Problem(422, [{"loc": ["body"], "msg": "Field required", "type": "missing"}])
@@ -292,7 +355,7 @@ class AdminHandlers:
         owner = self.handlers.owner(request)
         assert self.control.faults is not None
         try:
-            fields = parse_json(await request.body())
+            fields = parse_json(await self.handlers.read_body(request))
             if not isinstance(fields, dict):
                 raise Problem(422, 'Send a JSON object: {"route": "METHOD /path", ...}.')
             fault = Fault(**fields)
@@ -366,6 +429,7 @@ def create_app(
     keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_stored_bytes: int = MAX_STORED_BYTES,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
     spec: Spec | None = None,
     docs_page: Path = DOCS_PAGE,
 ) -> Starlette:
@@ -373,16 +437,32 @@ def create_app(
 
     `speed` scales model time (1.0 looks real; tests use 100 or more). `faults` enables fault plans
     and the `/_mock/*` routes; `record_requests` (default: as `faults`) keeps a log of requests.
-    `max_body_bytes` bounds a request body, `max_stored_bytes` what the predictions hold in all.
+    `max_body_bytes` bounds a request body, `max_stored_bytes` what each token's predictions hold,
+    `max_tokens` how many tokens' data is kept (see the module docstring).
     `docs_page` is the HTML file served at `/docs` when it exists (default: build/docs/index.html of
     the checkout); without it, `/docs` is rendered from the spec.
     """
     spec = spec or load_spec()
     store = Store(speed, max_stored_bytes=max_stored_bytes)
-    handlers = Handlers(TokenChecker(tokens), store, spec, keepalive=keepalive_seconds, max_body=max_body_bytes)
     control = Control(
         faults=FaultBook(spec.route_templates()) if faults else None,
         requests=RequestLog() if (faults if record_requests is None else record_requests) else None,
+    )
+
+    def forget(owner: str) -> None:
+        store.forget_owner(owner)
+        if control.faults is not None:
+            control.faults.clear(owner)
+        if control.requests is not None:
+            control.requests.clear(owner)
+
+    handlers = Handlers(
+        TokenChecker(tokens),
+        store,
+        spec,
+        keepalive=keepalive_seconds,
+        max_body=max_body_bytes,
+        tokens=RecentTokens(max_tokens, forget),
     )
     routes = [
         Route("/v1/predictions", _with_problems(handlers.create_prediction), methods=["POST"]),
@@ -419,7 +499,7 @@ def create_app(
         faults=control.faults,
         log=control.requests,
         max_body_bytes=max_body_bytes,
-        owner=lambda authorization: handlers.checker.owner(authorization)[0],
+        owner=handlers.owner_or_none,
     )
     app.add_middleware(RequestIdMiddleware)  # outermost: planned faults get an id too
     return app

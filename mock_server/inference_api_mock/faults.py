@@ -1,14 +1,17 @@
 """Fault plans and the request log: what tests script and inspect without touching the client.
 
 A `Fault` says what the next `times` requests to one route get instead of (or on top of) the real
-answer; `FaultBook` holds the plan; `RequestLog` keeps the last requests received (at most
-10,000, with 64 MiB of bodies in all). Both are shared between the server's thread and the test's
-thread, hence the locks. `ControlMiddleware` is the ASGI layer, outermost, that records requests and
-applies faults before the app sees anything.
+answer; `FaultBook` holds the plan; `RequestLog` keeps the last requests received. Both are shared
+between the server's thread and the test's thread, hence the locks. `ControlMiddleware` is the ASGI
+layer, outermost, that records requests and applies faults before the app sees anything.
 
 Faults and recorded requests belong to a token: over HTTP (`/_mock/*`), a caller plans faults that
 only its own requests get, and sees and clears only its own (tokens are users, as for predictions).
 In-process (`MockServer.fault()`, `.requests`), a test plans for every token and sees everything.
+Limits are per token, so that one token cannot crowd out or slow down another: at most 1,000 fault
+plans waiting (more is refused), and the last 10,000 requests with 64 MiB of bodies recorded;
+requests without a valid token have a log of their own, with the same limits, that changes nobody's.
+A request looks only at its own token's plans and the in-process ones (not limited in number).
 A fault that no HTTP server could send (a 1xx status; a body on 204 or 304) is refused.
 
     status / body / content_type / retry_after   answer at once with this instead
@@ -25,6 +28,8 @@ of `burst` requests) get 429 with a `Retry-After`, as a rate-limited service ans
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import re
 import threading
 import time
@@ -39,6 +44,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MALFORMED_JSON = b'{"data": {"id": "truncated'
 # Answers that carry no body, by definition (RFC 9110).
 BODILESS_STATUSES = frozenset({204, 304})
+# Per token (and for the requests without a valid token).
+MAX_FAULT_PLANS = 1_000
 MAX_RECORDED_REQUESTS = 10_000
 MAX_RECORDED_BODY_BYTES = 64 * 1024 * 1024
 REDACTED = "Bearer <redacted>"
@@ -164,16 +171,21 @@ def _template_pattern(template: str) -> re.Pattern[str]:
 
 
 class FaultBook:
-    """The fault plan: per route, the faults still to apply, oldest first.
+    """The fault plan: per owner and route, the faults still to apply, oldest first.
 
     A fault planned for an owner (a token's fingerprint) applies to that owner's requests only;
-    one planned for no owner (None, in-process) applies to everyone's.
+    one planned for no owner (None, in-process) applies to everyone's. An owner has at most
+    `max_plans` faults waiting; in-process plans are not limited.
     """
 
-    def __init__(self, routes: Iterable[tuple[str, str]]) -> None:
+    def __init__(self, routes: Iterable[tuple[str, str]], max_plans: int = MAX_FAULT_PLANS) -> None:
         self._routes = {f"{method} {path}": (method, _template_pattern(path)) for method, path in routes}
+        self.max_plans = max_plans
         self._lock = threading.Lock()
-        self._plan: list[list[Any]] = []  # [fault, uses left, owner]
+        # owner -> route -> [[order, fault, uses left], ...]; `order` keeps the planning order across routes.
+        self._plans: dict[str | None, dict[str, deque[list[Any]]]] = {}
+        self._planned: dict[str | None, int] = {}
+        self._order = itertools.count()
         self._buckets: list[_TokenBucket] = []
 
     @property
@@ -184,7 +196,14 @@ class FaultBook:
         if fault.route not in self._routes:
             raise ValueError(f"unknown route {fault.route!r}; routes are: {', '.join(self._routes)}")
         with self._lock:
-            self._plan.append([fault, fault.times, owner])
+            if owner is not None and self._planned.get(owner, 0) >= self.max_plans:
+                raise ValueError(
+                    f"this token has {self.max_plans} fault plans waiting, the most kept per token: "
+                    "let them apply, or clear them (DELETE /_mock/faults)"
+                )
+            by_route = self._plans.setdefault(owner, {})
+            by_route.setdefault(fault.route, deque()).append([next(self._order), fault, fault.times])
+            self._planned[owner] = self._planned.get(owner, 0) + 1
 
     def limit(self, rate_limit: RateLimit) -> None:
         if rate_limit.route not in self._routes:
@@ -195,28 +214,48 @@ class FaultBook:
     def clear(self, owner: str | None = None) -> None:
         """Forget the plan: all of it (rate limits included), or only what `owner` planned."""
         with self._lock:
-            self._plan[:] = [] if owner is None else [entry for entry in self._plan if entry[2] != owner]
             if owner is None:
+                self._plans.clear()
+                self._planned.clear()
                 self._buckets.clear()
+            else:
+                self._plans.pop(owner, None)
+                self._planned.pop(owner, None)
 
     def take(self, method: str, path: str, owner: str | None = None) -> Fault | None:
         """The fault for this request of `owner`'s, if one is planned (and one use of it fewer)."""
+        if not self._buckets and owner not in self._plans and None not in self._plans:
+            return None  # nothing planned for this request: no need to find its route
+        routes = [
+            key
+            for key, (route_method, pattern) in self._routes.items()
+            if route_method == method and pattern.match(path)
+        ]
         with self._lock:
             for bucket in self._buckets:
-                route_method, pattern = self._routes[bucket.limit.route]
-                if route_method == method and pattern.match(path) and (refused := bucket.refused()) is not None:
+                if bucket.limit.route in routes and (refused := bucket.refused()) is not None:
                     return refused
-            for entry in self._plan:
-                fault: Fault = entry[0]
-                if entry[2] is not None and entry[2] != owner:
-                    continue
-                route_method, pattern = self._routes[fault.route]
-                if route_method == method and pattern.match(path):
-                    entry[1] -= 1
-                    if entry[1] == 0:
-                        self._plan.remove(entry)
-                    return fault
-        return None
+            first: tuple[str | None, str, deque[list[Any]]] | None = None
+            for planner in {owner, None}:
+                by_route = self._plans.get(planner, {})
+                for route in routes:
+                    queue = by_route.get(route)
+                    if queue and (first is None or queue[0][0] < first[2][0][0]):
+                        first = (planner, route, queue)
+            if first is None:
+                return None
+            planner, route, queue = first
+            entry = queue[0]
+            entry[2] -= 1
+            if entry[2] == 0:
+                queue.popleft()
+                self._planned[planner] -= 1
+                if not queue:  # an owner with nothing planned leaves no trace
+                    del self._plans[planner][route]
+                    if not self._plans[planner]:
+                        del self._plans[planner], self._planned[planner]
+            fault: Fault = entry[1]
+            return fault
 
 
 @attrs.frozen(repr=False)
@@ -242,38 +281,54 @@ def redact(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: (REDACTED if name == "authorization" else value) for name, value in headers.items()}
 
 
+class _OwnLog:
+    __slots__ = ("body_bytes", "requests")
+
+    def __init__(self) -> None:
+        self.requests: deque[tuple[int, RecordedRequest]] = deque()  # (arrival order, request)
+        self.body_bytes = 0
+
+
 class RequestLog:
-    """The last requests received, oldest first: at most `max_requests`, with bodies of at most
-    `max_body_bytes` in all (bodies go up to the server's size limit; 10,000 of 1 MiB would not fit)."""
+    """The last requests received, oldest first, kept per owner (each token, and the requests with no
+    valid token): at most `max_requests` each, with bodies of at most `max_body_bytes` in all each
+    (bodies go up to the server's size limit; 10,000 of 1 MiB would not fit)."""
 
     def __init__(
         self, max_requests: int = MAX_RECORDED_REQUESTS, max_body_bytes: int = MAX_RECORDED_BODY_BYTES
     ) -> None:
         self._lock = threading.Lock()
-        self._requests: deque[RecordedRequest] = deque()
-        self._body_bytes = 0
+        self._logs: dict[str | None, _OwnLog] = {}
+        self._arrivals = itertools.count()
         self.max_requests = max_requests
         self.max_body_bytes = max_body_bytes
 
     def append(self, request: RecordedRequest) -> None:
         with self._lock:
-            self._requests.append(request)
-            self._body_bytes += len(request.body)
-            while len(self._requests) > self.max_requests or (
-                self._body_bytes > self.max_body_bytes and len(self._requests) > 1
+            log = self._logs.get(request.owner) or self._logs.setdefault(request.owner, _OwnLog())
+            log.requests.append((next(self._arrivals), request))
+            log.body_bytes += len(request.body)
+            while len(log.requests) > self.max_requests or (
+                log.body_bytes > self.max_body_bytes and len(log.requests) > 1
             ):
-                self._body_bytes -= len(self._requests.popleft().body)
+                log.body_bytes -= len(log.requests.popleft()[1].body)
 
     def snapshot(self, owner: str | None = None) -> list[RecordedRequest]:
-        """The requests recorded: all of them, or only `owner`'s."""
+        """The requests recorded: all of them (in the order they arrived), or only `owner`'s."""
         with self._lock:
-            requests = list(self._requests)
-        return requests if owner is None else [request for request in requests if request.owner == owner]
+            if owner is not None:
+                log = self._logs.get(owner)
+                return [request for _, request in log.requests] if log is not None else []
+            every = [list(log.requests) for log in self._logs.values()]
+        return [request for _, request in heapq.merge(*every, key=lambda arrival: arrival[0])]
 
-    def clear(self) -> None:
+    def clear(self, owner: str | None = None) -> None:
+        """Forget every request recorded, or only `owner`'s."""
         with self._lock:
-            self._requests.clear()
-            self._body_bytes = 0
+            if owner is None:
+                self._logs.clear()
+            else:
+                self._logs.pop(owner, None)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

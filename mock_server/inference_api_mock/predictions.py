@@ -58,6 +58,7 @@ class Prediction:
         self.usage = usage if usage is not None else Usage()
         self.size = size
         self.usage.bytes += size
+        self.usage.unfinished += 1
         self.owner = owner
         self.model = model
         self.input = values
@@ -162,6 +163,8 @@ class Prediction:
         self.notify("output")
 
     def finish(self, status: str, error: str | None = None) -> None:
+        if not self.is_final:
+            self.usage.unfinished -= 1
         self.status = status
         self.error = error
         self.completed_at = timestamp()
@@ -178,42 +181,73 @@ class Prediction:
             self.webhook.notify(event, lambda: self.to_json(self.base_url))
 
 
-# A long-running server keeps at most this many predictions, holding at most this many bytes of
-# inputs and event data (measured: 1,000 inputs of 0.9 MB to the echo model held 1.8 GB before
-# the byte limit, about twice their size: the input and its output event). Beyond either, the
-# oldest finished predictions are forgotten; running ones are always kept, and when they alone
-# fill a limit, new predictions are refused (StoreFull, answered 429) until some finish.
+# Per token, a long-running server keeps at most this many predictions, holding at most this many
+# bytes of inputs and event data (measured: 1,000 inputs of 0.9 MB to the echo model held 1.8 GB
+# before the byte limit, about twice their size: the input and its output event), of which at most
+# this many unfinished. Beyond the first two, the token's own oldest finished predictions are
+# forgotten; running ones are always kept, and when they alone fill a limit, or the unfinished
+# limit is reached, the token's new predictions are refused (StoreFull, answered 429) until some
+# finish. One token's predictions never make room for another's, nor count against its limits.
 MAX_PREDICTIONS = 10_000
 MAX_STORED_BYTES = 256 * 1024 * 1024
+MAX_UNFINISHED = 1_000
 
 
 class Usage:
-    """Bytes held by the predictions of one store, in all."""
+    """What the predictions of one token hold: bytes, and how many are unfinished."""
 
-    __slots__ = ("bytes",)
+    __slots__ = ("bytes", "unfinished")
 
     def __init__(self) -> None:
         self.bytes = 0
+        self.unfinished = 0
 
 
 class StoreFull(Exception):
-    """Unfinished predictions alone fill the store's limits: no room for another one now."""
+    """The token's unfinished predictions fill its limits: no room for another one now."""
+
+
+class _Account:
+    """One token's predictions, oldest first (dicts keep insertion order), and what they hold."""
+
+    __slots__ = ("predictions", "usage")
+
+    def __init__(self) -> None:
+        self.predictions: dict[str, Prediction] = {}
+        self.usage = Usage()
 
 
 class Store:
-    """Every prediction of this server, each visible to the token that created it only."""
+    """Every prediction of this server, each visible to the token that created it only.
+
+    The limits (`max_predictions`, `max_stored_bytes`, `max_unfinished`) apply to each token apart.
+    """
 
     def __init__(
-        self, speed: float, max_predictions: int = MAX_PREDICTIONS, max_stored_bytes: int = MAX_STORED_BYTES
+        self,
+        speed: float,
+        max_predictions: int = MAX_PREDICTIONS,
+        max_stored_bytes: int = MAX_STORED_BYTES,
+        max_unfinished: int = MAX_UNFINISHED,
     ) -> None:
         if not speed > 0:
             raise ValueError("speed must be a positive number")
         self.speed = speed
         self.max_predictions = max_predictions
         self.max_stored_bytes = max_stored_bytes
-        self.usage = Usage()
-        self._predictions: dict[str, Prediction] = {}  # oldest first: dicts keep insertion order
+        self.max_unfinished = max_unfinished
+        self._predictions: dict[str, Prediction] = {}  # every token's, by id
+        self._accounts: dict[str, _Account] = {}
         self._webhooks = WebhookSender()
+
+    @property
+    def bytes_held(self) -> int:
+        """Bytes of inputs and event data held by every token's predictions."""
+        return sum(account.usage.bytes for account in self._accounts.values())
+
+    def usage_of(self, owner: str) -> Usage:
+        account = self._accounts.get(owner)
+        return account.usage if account is not None else Usage()
 
     def create(
         self,
@@ -228,11 +262,12 @@ class Store:
         size: int = 0,
     ) -> Prediction:
         """A new prediction, started; `size` is its request body's length. StoreFull when there is no room."""
-        self._make_room(size)
+        account = self._accounts.get(owner) or self._accounts.setdefault(owner, _Account())
+        self._make_room(account, size)
         prediction = Prediction(
-            owner=owner, model=model, values=values, stream=stream, base_url=base_url, usage=self.usage, size=size
+            owner=owner, model=model, values=values, stream=stream, base_url=base_url, usage=account.usage, size=size
         )
-        self._predictions[prediction.id] = prediction
+        self._predictions[prediction.id] = account.predictions[prediction.id] = prediction
         if webhook is not None:
             if is_loopback_url(webhook):
                 prediction.webhook = WebhookQueue(webhook, webhook_events)
@@ -247,14 +282,19 @@ class Store:
         prediction.task = asyncio.get_running_loop().create_task(self._play(prediction, steps))
         return prediction
 
-    def _make_room(self, incoming: int) -> None:
-        """Forget the oldest finished predictions until one more of `incoming` bytes fits; else StoreFull."""
-        excess_count = len(self._predictions) + 1 - self.max_predictions
-        excess_bytes = self.usage.bytes + incoming - self.max_stored_bytes
+    def _make_room(self, account: _Account, incoming: int) -> None:
+        """Forget the token's oldest finished predictions until one more of `incoming` bytes fits; else StoreFull."""
+        if account.usage.unfinished >= self.max_unfinished:
+            raise StoreFull(
+                f"The mock server runs at most {self.max_unfinished} unfinished predictions per token, "
+                "and this token's unfinished ones fill them: try again when some have finished."
+            )
+        excess_count = len(account.predictions) + 1 - self.max_predictions
+        excess_bytes = account.usage.bytes + incoming - self.max_stored_bytes
         if excess_count <= 0 and excess_bytes <= 0:
             return
         forget = []
-        for key, prediction in self._predictions.items():
+        for key, prediction in account.predictions.items():
             if excess_count <= 0 and excess_bytes <= 0:
                 break
             if prediction.is_final:
@@ -262,13 +302,25 @@ class Store:
                 excess_count -= 1
                 excess_bytes -= prediction.size
         for key in forget:
-            self.usage.bytes -= self._predictions.pop(key).size
+            del self._predictions[key]
+            account.usage.bytes -= account.predictions.pop(key).size
         if excess_count > 0 or excess_bytes > 0:
             raise StoreFull(
                 f"The mock server keeps at most {self.max_predictions} predictions and "
-                f"{self.max_stored_bytes} bytes of their inputs and events, and unfinished ones fill them: "
-                "try again when some have finished."
+                f"{self.max_stored_bytes} bytes of their inputs and events per token, and this token's "
+                "unfinished ones fill them: try again when some have finished."
             )
+
+    def forget_owner(self, owner: str) -> None:
+        """Drop every prediction of `owner`'s, stopping the unfinished ones (and ending their streams)."""
+        account = self._accounts.pop(owner, None)
+        if account is None:
+            return
+        for key, prediction in account.predictions.items():
+            del self._predictions[key]
+            if prediction.task is not None:
+                prediction.task.cancel()
+            prediction.release()
 
     def __len__(self) -> int:
         return len(self._predictions)

@@ -13,6 +13,10 @@
 A real uvicorn serves the real app: clients talk HTTP over loopback as they would to the hosted
 service. `fault()` takes the routes of openapi.yaml ("METHOD /path/{template}") and the keywords of
 `inference_api_mock.faults.Fault`; faults need `faults=True`. Leaving the block stops the server.
+
+The limits of `python -m inference_api_mock --help` apply, with the same keywords: `max_body_bytes`,
+`max_stored_bytes` and `max_tokens` (`inference_api_mock.app`), `max_connections` and
+`request_read_timeout` (`inference_api_mock.serving`).
 """
 
 from __future__ import annotations
@@ -31,10 +35,16 @@ try:
     import uvicorn
     from starlette.applications import Starlette
 
-    from inference_api_mock.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES, Control, create_app
+    from inference_api_mock.app import (
+        DEFAULT_KEEPALIVE_SECONDS,
+        DEFAULT_MAX_BODY_BYTES,
+        DEFAULT_MAX_TOKENS,
+        Control,
+        create_app,
+    )
     from inference_api_mock.faults import Fault, RateLimit, RecordedRequest
     from inference_api_mock.predictions import MAX_STORED_BYTES
-    from inference_api_mock.serving import base_url, bind, uvicorn_server
+    from inference_api_mock.serving import DEFAULT_REQUEST_READ_TIMEOUT, base_url, bind, run, uvicorn_server
 except ModuleNotFoundError as error:
     raise_for_server_extra(error, "inference_api_mock.testing")
 
@@ -56,7 +66,10 @@ class MockServer:
         keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_stored_bytes: int = MAX_STORED_BYTES,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
         record_requests: bool = True,
+        max_connections: int | None = None,
+        request_read_timeout: float = DEFAULT_REQUEST_READ_TIMEOUT,
     ) -> None:
         if isinstance(tokens, str):
             raise TypeError("tokens is a sequence of tokens, e.g. ('test-token',)")
@@ -69,8 +82,11 @@ class MockServer:
             keepalive_seconds=keepalive_seconds,
             max_body_bytes=max_body_bytes,
             max_stored_bytes=max_stored_bytes,
+            max_tokens=max_tokens,
         )
         self._control: Control = self.app.state.control
+        self._max_connections = max_connections
+        self._request_read_timeout = request_read_timeout
         self._host = host
         self._port = port
         self._server: uvicorn.Server | None = None
@@ -90,8 +106,10 @@ class MockServer:
         if self._thread is not None:
             raise RuntimeError("the server is already running")
         sock = bind(self._host, self._port)
-        server = uvicorn_server(self.app)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="mock-server", daemon=True)
+        server = uvicorn_server(
+            self.app, max_connections=self._max_connections, request_read_timeout=self._request_read_timeout
+        )
+        thread = threading.Thread(target=run, args=(server, [sock]), name="mock-server", daemon=True)
         thread.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not server.started:

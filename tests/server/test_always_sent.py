@@ -49,8 +49,14 @@ def test_every_prediction_field_is_sent_from_creation_to_the_end(
 
 
 def test_a_canceled_prediction_and_a_run_send_every_field(client: httpx.Client) -> None:
-    created = create(client, LLAMA, {"prompt": "a long story", "max_new_tokens": 500})
-    canceled = client.post(f"/v1/predictions/{created['id']}/cancel").json()["data"]
+    # At the shared server's speed (500) this one runs for 13 ms, which a loaded machine may spend
+    # before the cancel arrives: a server at speed 1 gives it 6 s.
+    with (
+        MockServer(tokens=(TOKEN,), speed=1.0) as slow,
+        httpx.Client(base_url=slow.base_url, headers=dict(client.headers), timeout=10.0) as slow_client,
+    ):
+        created = create(slow_client, LLAMA, {"prompt": "a long story", "max_new_tokens": 500})
+        canceled = slow_client.post(f"/v1/predictions/{created['id']}/cancel").json()["data"]
     assert_every_field(canceled)
     assert canceled["status"] == "canceled"
     ran = client.post("/v1/run", json={"model": ECHO, "input": {"k": "v"}}).json()["data"]

@@ -207,3 +207,27 @@ def test_the_request_log_is_bounded_in_count_and_in_body_bytes() -> None:
     assert [r.path for r in log.snapshot()] == ["/big1", "/big2"]  # 1202 bytes with /6, /7 and /big0
     log.append(RecordedRequest("POST", "/huge", {}, b"x" * 5000))  # the newest stays, however large
     assert [r.path for r in log.snapshot()] == ["/huge"]
+
+
+def test_a_tokens_plans_and_in_process_plans_apply_in_the_order_planned() -> None:
+    book = FaultBook(load_spec().route_templates())
+    route, path = "GET /v1/predictions/{prediction_id}", "/v1/predictions/abc"
+    book.add(Fault(route=route, status=500), "a")
+    book.add(Fault(route=route, status=501))  # in-process: everyone's
+    book.add(Fault(route=route, status=502, times=2), "a")
+    book.add(Fault(route="POST /v1/run", status=503), "a")
+    assert [getattr(book.take("GET", path, "b"), "status", None) for _ in range(2)] == [501, None]
+    assert [getattr(book.take("GET", path, "a"), "status", None) for _ in range(4)] == [500, 502, 502, None]
+    assert getattr(book.take("POST", "/v1/run", "a"), "status", None) == 503
+
+
+def test_the_request_log_keeps_each_owner_apart() -> None:
+    log = RequestLog(max_requests=3)
+    log.append(RecordedRequest("GET", "/a", {}, b"", "a"))
+    for number in range(5):
+        log.append(RecordedRequest("GET", f"/none{number}", {}, b""))
+    log.append(RecordedRequest("GET", "/b", {}, b"", "b"))
+    assert [r.path for r in log.snapshot("a")] == ["/a"]
+    assert [r.path for r in log.snapshot()] == ["/a", "/none2", "/none3", "/none4", "/b"], "in arrival order"
+    log.clear("a")
+    assert log.snapshot("a") == [] and len(log.snapshot()) == 4

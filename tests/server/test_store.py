@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from inference_api_mock.models import ECHO, LLAMA, FakeModel, find_by_ref
-from inference_api_mock.predictions import Prediction, Store
+from inference_api_mock.predictions import Prediction, Store, StoreFull
 
 
 @pytest.mark.anyio
@@ -30,4 +30,31 @@ async def test_the_oldest_finished_predictions_are_forgotten_beyond_the_limit() 
     assert store.get("o", first.id) is None
     assert store.get("o", running.id) is running, "a running prediction is never forgotten"
     assert store.get("o", second.id) is second and store.get("o", third.id) is third
+    await store.aclose()
+
+
+@pytest.mark.anyio
+async def test_limits_are_per_token_and_a_forgotten_token_loses_everything() -> None:
+    echo, _ = find_by_ref(ECHO)
+    llama, _ = find_by_ref(LLAMA)
+    assert echo is not None and llama is not None
+    store = Store(speed=1.0, max_predictions=3, max_unfinished=2)
+
+    def create(owner: str, model: FakeModel) -> Prediction:
+        return store.create(owner=owner, model=model, values={"prompt": "p"}, base_url="http://x", stream=False)
+
+    mine = create("a", echo)
+    mine.finish("succeeded")
+    running, other = create("b", llama), create("b", llama)
+    with pytest.raises(StoreFull, match="unfinished predictions per token"):
+        create("b", llama)
+    assert create("a", llama).status == "starting", "b's unfinished ones do not count against a"
+    other.finish("succeeded")
+    for _ in range(3):  # over b's limit of 3: only b's own finished ones make room
+        create("b", echo).finish("succeeded")
+    assert store.get("a", mine.id) is mine and store.get("b", other.id) is None
+    assert (store.usage_of("a").unfinished, store.usage_of("b").unfinished) == (1, 1)
+    store.forget_owner("b")
+    assert store.get("b", running.id) is None and running.released
+    assert len(store) == 2
     await store.aclose()

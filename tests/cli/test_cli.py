@@ -273,12 +273,15 @@ def test_a_real_sigint_during_start_up_is_one_line_and_exit_130(tmp_path: Path) 
         "from inference_api.cli import main\n"
         "sys.exit(main(['--token', 't0ken', 'get', 'abc']))\n"
     )
-    process = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
-    assert process.stderr.readline() == "connecting\n"
-    process.send_signal(signal.SIGINT)
-    assert process.wait(30) == EXIT_INTERRUPTED
-    assert process.stderr.read() == "inference-api: interrupted\n", "one line, no traceback"
+    with subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stderr is not None
+            assert process.stderr.readline() == "connecting\n"
+            process.send_signal(signal.SIGINT)
+            assert process.wait(30) == EXIT_INTERRUPTED
+            assert process.stderr.read() == "inference-api: interrupted\n", "one line, no traceback"
+        finally:
+            process.kill()  # no-op once it exited; a failing test leaves no process behind
 
 
 def test_an_unreachable_host_reports_its_attempts_once(capsys: pytest.CaptureFixture[str]) -> None:

@@ -399,10 +399,13 @@ def test_a_results_file_that_cannot_be_written_stops_the_batch_with_its_error(
 def test_ctrl_c_while_iterating_stops_the_batch_and_records_every_create(slow: MockServer, tmp_path: Path) -> None:
     output = tmp_path / "results.jsonl"
     slow.fault(CREATE, delay=0.3, times=100)  # some creates are waiting for their answer at Ctrl-C
-    with batch(client_of(slow), LLAMA, [SLOW_INPUT] * 60, concurrency=12, output=output) as results:
-        with ctrl_c_after(1.0), pytest.raises(KeyboardInterrupt):
-            for _ in results:
-                pass
+    with (
+        batch(client_of(slow), LLAMA, [SLOW_INPUT] * 60, concurrency=12, output=output) as results,
+        ctrl_c_after(1.0),
+        pytest.raises(KeyboardInterrupt),
+    ):
+        for _ in results:
+            pass
     assert results.stopped
     lines = lines_of(output)
     assert len({line["id"] for line in lines}) == creates(slow) > 0

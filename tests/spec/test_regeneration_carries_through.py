@@ -104,7 +104,7 @@ def test_every_optional_request_field_reaches_the_sdk_and_the_cli(model_name: st
         if creating
         else {"status": 200, "content": DONE_EVENT, "content_type": "text/event-stream"}
     )
-    with RecordingServer(**answer) as server, connect("token", server.base_url, retries=0) as client:
+    with RecordingServer(**answer) as server, connect("test-token", server.base_url, retries=0) as client:
         calls: list[tuple[str, Callable[[], object]]]
         if creating:
             calls = [
@@ -119,7 +119,7 @@ def test_every_optional_request_field_reaches_the_sdk_and_the_cli(model_name: st
             call()
         for command in commands:
             options = cli_arguments(field, value)
-            assert main(["--token", "token", "--base-url", server.base_url, *command, *options]) == 0
+            assert main(["--token", "test-token", "--base-url", server.base_url, *command, *options]) == 0
         callers = [name for name, _ in calls] + [f"inference-api {command[0]}" for command in commands]
         for caller, body in zip(callers, sent_bodies(server), strict=True):
             assert body.get(field) == value, (
@@ -132,7 +132,7 @@ def test_run_and_async_run_take_request_fields_too() -> None:
     # RunRequest has no optional field today: what a new one goes through is the same path as
     # stream's (calls.run_body), and an unknown keyword is refused by name.
     succeeded = {"data": prediction_json(status="succeeded", output=["hi"])}
-    with RecordingServer(200, succeeded) as server, connect("token", server.base_url, retries=0) as client:
+    with RecordingServer(200, succeeded) as server, connect("test-token", server.base_url, retries=0) as client:
         assert run(client, LLAMA, {"prompt": "hi"}).output == ["hi"]
         assert anyio.run(lambda: async_run(client, LLAMA, {"prompt": "hi"})).output == ["hi"]
         with pytest.raises(TypeError, match="run\\(\\) got an unexpected keyword argument 'priority'"):
@@ -181,10 +181,10 @@ from tests.extensions.calls_support import prediction_json
 from tests.recording_server import RecordingServer
 assert inference_api_client.__file__.startswith({str(package)!r}), inference_api_client.__file__
 with RecordingServer(201, {{"data": prediction_json()}}) as server:
-    with connect("token", server.base_url, retries=0) as client:
+    with connect("test-token", server.base_url, retries=0) as client:
         create(client, {VERSION!r}, {{"prompt": "hi"}}, priority=5)
     command = ["create", {VERSION!r}, "-i", "prompt=hi", "--priority", "5"]
-    main(["--token", "token", "--base-url", server.base_url, *command])
+    main(["--token", "test-token", "--base-url", server.base_url, *command])
     print("BODIES", json.dumps([json.loads(request.body) for request in server.requests]))
 """
     environment = os.environ | {"PYTHONPATH": os.pathsep.join([str(package.parent), str(ROOT)])}

@@ -265,7 +265,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from .._security import redacted_output
     from ..connection import TOKEN_ENV, connect
-    from ..errors import APIError, APITimeoutError, PredictionCanceledError, WaitTimeoutError
+    from ..errors import APIError, APITimeoutError, PredictionCanceledError, StreamCanceledError, WaitTimeoutError
 
     token = args.token if args.token is not None else os.environ.get(TOKEN_ENV, "")
     if not token.strip():
@@ -279,7 +279,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # A server may echo the token back in what gets printed: a prediction's output or logs.
         with client, redacted_output((client.token,)):
             code = command(args, client, Display(enabled=not args.quiet))
-    except PredictionCanceledError as error:
+    except (PredictionCanceledError, StreamCanceledError) as error:
         return _fail(f"{type(error).__name__}: {error}", EXIT_CANCELED)
     except (WaitTimeoutError, APITimeoutError) as error:
         return _fail(f"{type(error).__name__}: {error}", EXIT_TIMED_OUT)

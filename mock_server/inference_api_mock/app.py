@@ -368,7 +368,7 @@ def create_app(
     `docs_page` is the HTML file served at `/docs` (default: build/docs/index.html of the checkout).
     """
     spec = spec or load_spec()
-    store = Store(speed, max_stored_bytes=max_stored_bytes)
+    store = Store(speed, max_stored_bytes=max_stored_bytes, spec=spec)
     handlers = Handlers(TokenChecker(tokens), store, spec, keepalive=keepalive_seconds, max_body=max_body_bytes)
     control = Control(
         faults=FaultBook(spec.route_templates()) if faults else None,

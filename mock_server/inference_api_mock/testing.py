@@ -32,6 +32,7 @@ from inference_api_mock.app import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_B
 from inference_api_mock.faults import Fault, RateLimit, RecordedRequest
 from inference_api_mock.predictions import MAX_STORED_BYTES
 from inference_api_mock.serving import base_url, bind, uvicorn_server
+from inference_api_mock.spec import Spec
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -52,6 +53,7 @@ class MockServer:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_stored_bytes: int = MAX_STORED_BYTES,
         record_requests: bool = True,
+        spec: Spec | None = None,
     ) -> None:
         if isinstance(tokens, str):
             raise TypeError("tokens is a sequence of tokens, e.g. ('test-token',)")
@@ -64,6 +66,7 @@ class MockServer:
             keepalive_seconds=keepalive_seconds,
             max_body_bytes=max_body_bytes,
             max_stored_bytes=max_stored_bytes,
+            spec=spec,
         )
         self._control: Control = self.app.state.control
         self._host = host

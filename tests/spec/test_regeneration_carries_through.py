@@ -338,7 +338,7 @@ def test_a_new_response_field_is_sent_by_the_mock_and_read_without_unset(tmp_pat
     result = run_python(root, TIMINGS_SCRIPT)
     assert result.returncode == 0, result.stdout + result.stderr
     if kind == "optional":  # the mock knows no timings: a schema-valid default, read as the model
-        assert "TIMINGS PredictionTimings {'queued': 0, 'total': None}" in result.stdout, result.stdout
+        assert "TIMINGS PredictionTimings {'queued': 0}" in result.stdout, result.stdout
     else:  # required and nullable: the mock sends null, which reads as None
         assert "TIMINGS NoneType None" in result.stdout, result.stdout
     assert "FINISHED succeeded" in result.stdout

@@ -222,11 +222,17 @@ def test_a_wait_past_its_timeout_exits_4(slow_server: MockServer, capsys: pytest
     assert err.startswith("inference-api: WaitTimeoutError:")
 
 
-def test_bad_usage_exits_2_and_api_errors_1(cli: Invoke) -> None:
+def test_bad_usage_exits_2_and_api_errors_1(cli: Invoke, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli("run", LLAMA, "-i", "prompt")[0] == EXIT_USAGE
     with pytest.raises(SystemExit) as exit_info:
         cli("wait")  # a missing argument: argparse's own usage error
     assert exit_info.value.code == EXIT_USAGE
+    assert capsys.readouterr().err == (  # one line, no usage block, no traceback
+        "inference-api wait: the following arguments are required: id (see inference-api wait --help)\n"
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--no-such-option"])
+    assert exit_info.value.code == EXIT_USAGE and capsys.readouterr().err.count("\n") == 1
     assert cli("get", "no-such-prediction")[0] == EXIT_API_ERROR
     assert cli("run", FAIL, "-i", "prompt=x")[0] == EXIT_API_ERROR
 

@@ -35,7 +35,7 @@ import pytest
 import yaml
 
 from inference_api import async_create, async_run, async_stream, connect, create, run, stream
-from inference_api._requests import request_fields
+from inference_api._requests import build_body, request_fields
 from inference_api.cli import main
 from inference_api_client.models import CreatePredictionRequest, RunRequest
 from tests.extensions.calls_support import prediction_json
@@ -156,6 +156,15 @@ def test_run_and_async_run_take_request_fields_too() -> None:
         create(client, VERSION, {"prompt": "hi"}, priorty=5)
     with pytest.raises(TypeError, match="create\\(\\) got an unexpected keyword argument 'input_'"):
         create(client, VERSION, {"prompt": "hi"}, input_={})
+
+
+def test_a_required_field_not_taken_positionally_is_a_required_keyword() -> None:
+    # As `priority` would be once required: here `input` plays its part, left out of the positional ones.
+    with pytest.raises(TypeError, match="create\\(\\) is missing the required keyword argument 'input_'"):
+        build_body(CreatePredictionRequest, {"version": VERSION}, {"stream": True}, "create")
+    body = build_body(CreatePredictionRequest, {"version": VERSION}, {"input_": {"prompt": "hi"}}, "create")
+    assert body.to_dict() == {"version": VERSION, "input": {"prompt": "hi"}}
+    assert body.stream is None and body.webhook is None  # optional and unset: None on read, never Unset
 
 
 ADD_PRIORITY = """

@@ -75,13 +75,19 @@ def sample(schema: dict[str, Any]) -> Any:
     return "https://example.com/hook" if schema.get("format") == "uri" else "text"
 
 
-def optional_fields() -> list[tuple[str, str]]:
-    return [
-        (name, field)
-        for name in MODELS
-        for field in SCHEMAS[name]["properties"]
-        if field not in SCHEMAS[name].get("required", [])
-    ]
+# What create/run/stream take positionally; every other field is a keyword argument and a CLI option.
+POSITIONAL = {"CreatePredictionRequest": ("version", "input"), "RunRequest": ("model", "input")}
+
+
+def keyword_fields() -> list[tuple[str, str]]:
+    """Every request field that is a keyword argument: optional ones, and required ones the spec adds."""
+    return [(name, field) for name in MODELS for field in SCHEMAS[name]["properties"] if field not in POSITIONAL[name]]
+
+
+def required_keywords(model_name: str) -> dict[str, Any]:
+    """A value for each required keyword field: every call must send them."""
+    required = [f for f in SCHEMAS[model_name].get("required", []) if f not in POSITIONAL[model_name]]
+    return {field: sample(SCHEMAS[model_name]["properties"][field]) for field in required}
 
 
 def python_name(model_name: str, field: str) -> str:
@@ -102,14 +108,15 @@ def sent_bodies(server: RecordingServer) -> list[Any]:
     return [json.loads(request.body) for request in server.requests]
 
 
-def test_every_optional_request_field_is_checked() -> None:
-    assert ("CreatePredictionRequest", "webhook") in optional_fields()
+def test_every_request_field_is_checked() -> None:
+    assert ("CreatePredictionRequest", "webhook") in keyword_fields()
 
 
-@pytest.mark.parametrize(("model_name", "field"), optional_fields())
-def test_every_optional_request_field_reaches_the_sdk_and_the_cli(model_name: str, field: str) -> None:
+@pytest.mark.parametrize(("model_name", "field"), keyword_fields())
+def test_every_request_field_reaches_the_sdk_and_the_cli(model_name: str, field: str) -> None:
     value = sample(SCHEMAS[model_name]["properties"][field])
-    keyword = {python_name(model_name, field): value}
+    fields = required_keywords(model_name) | {field: value}
+    keyword = {python_name(model_name, name): fields[name] for name in fields}
     creating = model_name == "CreatePredictionRequest"
     answer: dict[str, Any] = (
         {"status": 201, "body": {"data": prediction_json()}}
@@ -130,7 +137,7 @@ def test_every_optional_request_field_reaches_the_sdk_and_the_cli(model_name: st
         for _, call in calls:
             call()
         for command in commands:
-            options = cli_arguments(field, value)
+            options = [argument for name in fields for argument in cli_arguments(name, fields[name])]
             assert main(["--token", "test-token", "--base-url", server.base_url, *command, *options]) == 0
         callers = [name for name, _ in calls] + [f"inference-api {command[0]}" for command in commands]
         for caller, body in zip(callers, sent_bodies(server), strict=True):

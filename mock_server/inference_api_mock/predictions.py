@@ -145,7 +145,8 @@ class Prediction:
     # What the script's steps (and a cancel) do.
 
     def add_event(self, event: str, data: str) -> None:
-        if event not in self.spec.stream_event_types:
+        known = self.spec.stream_event_types
+        if known and event not in known:
             return  # a kind of event the spec no longer defines
         self.events.append(sse.Event(len(self.events) + 1, event, data))
         self.size += len(data)

@@ -194,7 +194,7 @@ class Spec:
 
     @cached_property
     def stream_event_types(self) -> frozenset[str]:
-        """The `event` names `StreamEvent` defines (the `const` of each branch)."""
+        """The `event` names `StreamEvent` defines (the `const` of each branch); empty when it names none."""
         schema = self._deref(self.document["components"]["schemas"].get("StreamEvent", {}))
         branches = [self._deref(branch) for branch in _branches(schema) or [schema]]
         return frozenset(

@@ -1,4 +1,7 @@
+import faulthandler
 import os
+import sys
+import threading
 
 import pytest
 
@@ -48,3 +51,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def anyio_backend() -> str:
     # anyio's pytest plugin runs `@pytest.mark.anyio` tests; asyncio is the only loop we support.
     return "asyncio"
+
+
+# Once the run is over, nothing may keep pytest from exiting: a thread left behind by a failing
+# test (non-daemon, or a thread pool's worker) would make Python wait for it at exit, for ever.
+EXIT_GRACE_SECONDS = 30.0
+_exit_status = {"status": 0}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status["status"] = int(exitstatus)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    def stuck() -> None:
+        print(f"\npytest: still not exited {EXIT_GRACE_SECONDS:.0f} s after the run; threads:", file=sys.stderr)
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        os._exit(_exit_status["status"] or 1)
+
+    watchdog = threading.Timer(EXIT_GRACE_SECONDS, stuck)
+    watchdog.daemon = True  # never what keeps the process alive itself
+    watchdog.start()

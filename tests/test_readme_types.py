@@ -20,7 +20,7 @@ import pytest
 from tests.readme_blocks import ROOT, readme_test_modules, run_blocks, session
 
 USER_SCRIPT = """
-from inference_api import connect, create, get, run
+from inference_api import PredictionError, WaitTimeoutError, connect, create, get, run, wait
 
 MISTRAL = "mistralai/mistral-7b-instruct-v0.1:5fe0a3d7ac2852264a25279d1dfb798acbc4d49711d126646594e212cb821749"
 
@@ -32,6 +32,13 @@ logs: str | None = prediction.logs
 model: str | None = prediction.model
 seconds: float | None = prediction.metrics.predict_time if prediction.metrics else None
 finished = prediction.completed_at.isoformat() if prediction.completed_at else "not yet"
+try:
+    wait(client, prediction.id, timeout=60)
+except PredictionError as e:  # PredictionCanceledError too: both always carry the prediction
+    failed_id: str = e.prediction.id
+    reason: str | None = e.prediction.error
+except WaitTimeoutError as e:  # None when the deadline passed before the first answer
+    last_status = e.prediction.status if e.prediction is not None else "no answer yet"
 """
 
 

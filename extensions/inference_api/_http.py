@@ -41,6 +41,7 @@ from inference_api_client.models.prediction import Prediction
 from inference_api_client.models.prediction_response import PredictionResponse
 
 from ._deadline import DEFAULT_CALL_TIMEOUT, DEFAULT_RUN_TIMEOUT, DeadlineExpired, deadline_after, sync_deadline
+from ._fields import check_model
 from ._limits import DEFAULT_LIMITS, JSONTooDeep, ResponseLimits, loads
 from ._pool import queue_beyond_pool
 from ._retry import Decision, Failure, RetryPolicy, parse_retry_after
@@ -854,6 +855,7 @@ def parse_prediction(response: httpx.Response, client: AuthenticatedClient) -> P
         shown = json.dumps(status)
         shown = shown if len(shown) <= 40 else shown[:39] + "…"
         raise _not_a_prediction(response, client, f": the prediction's status is {shown}, not a string", payload)
+    check_model()  # a field the SDK reads that the regenerated model lacks: APIResponseError, not AttributeError later
     try:
         return PredictionResponse.from_dict(payload).data
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -1,8 +1,10 @@
 """Request bodies built from the generated request models, field by field.
 
 `create`, `run` and `stream` take the request fields of `CreatePredictionRequest` / `RunRequest`
-as keyword arguments, and the CLI derives an option from each: when openapi.yaml gains a request
-field and `scripts/regenerate` runs, the new field reaches the SDK and the CLI with no hand edit.
+(beyond the ones they take positionally) as keyword arguments, required ones included, and the
+CLI derives an option from each (a required option for a required field): when openapi.yaml
+gains a request field and `scripts/regenerate` runs, the new field reaches the SDK and the CLI
+with no hand edit.
 
     body = build_body(CreatePredictionRequest, {"version": v, "input": values}, {"stream": True}, "create")
     fields = request_fields(CreatePredictionRequest)   # RequestField(name, json_name, annotation, required, help)
@@ -72,12 +74,13 @@ def request_fields(model_class: type) -> tuple[RequestField, ...]:
     descriptions = _descriptions(model_class)
     return tuple(
         RequestField(
-            name=field.name,
+            # The keyword `__init__` takes: an attribute may be private (`_stream`) behind a property.
+            name=field.alias or field.name,
             # The generator appends "_" to names that are Python keywords or builtins (`input_`).
-            json_name=field.name.removesuffix("_"),
+            json_name=(field.alias or field.name).removesuffix("_"),
             annotation=str(field.type),
             required=field.default is attrs.NOTHING,
-            help=descriptions.get(field.name, ""),
+            help=descriptions.get(field.alias or field.name, ""),
         )
         for field in attrs.fields(model_class)
     )
@@ -95,23 +98,30 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def build_body(model_class: type[Model], required: Mapping[str, Any], options: Mapping[str, Any], caller: str) -> Model:
-    """The request model from its required JSON fields and keyword options (Python field names).
+def build_body(model_class: type[Model], given: Mapping[str, Any], options: Mapping[str, Any], caller: str) -> Model:
+    """The request model from the fields the caller takes positionally (`given`, JSON names) and
+    keyword options (Python names): every other field of the model, required ones included.
 
-    An option the model does not have is a TypeError naming it, as for any function; a value of
-    the wrong kind is a ValueError from the model's `from_dict`.
+    An option the model does not have is a TypeError naming it, as for any function, and so is a
+    required field left out (before anything is sent); a value of the wrong kind is a ValueError
+    from the model's `from_dict`.
     """
-    # Required fields are the caller's positional arguments, never options.
-    fields = {field.name: field for field in request_fields(model_class) if not field.required}
+    fields = {field.name: field for field in request_fields(model_class) if field.json_name not in given}
     unknown = sorted(set(options) - set(fields))
     if unknown:
         known = ", ".join(fields)
         raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r} (request fields: {known})")
-    body = dict(required) | {fields[name].json_name: _json_value(value) for name, value in options.items()}
+    missing = [field.name for field in fields.values() if field.required and field.name not in options]
+    if missing:
+        raise TypeError(
+            f"{caller}() is missing the required keyword argument {missing[0]!r} "
+            f"(a required field of {model_class.__name__} in openapi.yaml)"
+        )
+    body = dict(given) | {fields[name].json_name: _json_value(value) for name, value in options.items()}
     try:
         return model_class.from_dict(body)
-    except KeyError as missing:
-        raise TypeError(f"{caller}() is missing the required request field {missing.args[0]!r}") from None
+    except KeyError as missing_key:
+        raise TypeError(f"{caller}() is missing the required request field {missing_key.args[0]!r}") from None
 
 
 # The command line: one option per request field.
@@ -139,23 +149,36 @@ def _enum_values(field: RequestField, model_class: type) -> list[str]:
 
 
 def add_request_options(parser: argparse.ArgumentParser, model_class: type, skip: Sequence[str] = ()) -> None:
-    """An option for every optional field of `model_class` not in `skip` (names of options already there)."""
+    """An option for every field of `model_class` not in `skip` (Python names of fields that have an
+    argument or option already, such as the positional `version` and `-i` for `input_`).
+
+    A required field is a required option: argparse refuses the command without it.
+    """
     for field in request_fields(model_class):
-        if field.required or field.name in skip:
+        if field.name in skip:
             continue
         dest = f"request_field_{field.name}"
-        help_text = f"{field.help} (request field {field.json_name!r})".strip()
+        help_text = f"{field.help} (request field {field.json_name!r}{', required' if field.required else ''})"
+        help_text = help_text.strip()
         values = _enum_values(field, model_class)
         if values:
             help_text += f"; one of: {', '.join(values)}"
         # A field named like one of the command's own options (`--timeout`) gets a prefixed option.
         option = field.option if field.option not in parser._option_string_actions else f"--body-{field.option[2:]}"
-        if field.is_flag:
+        if field.is_flag and not field.required:
             parser.add_argument(option, dest=dest, action="store_true", default=None, help=help_text)
             continue
         action = "append" if field.is_list else "store"
         help_text += "; repeatable" if field.is_list else ""
-        parser.add_argument(option, dest=dest, action=action, type=_cli_value, metavar="VALUE", help=help_text)
+        parser.add_argument(
+            option,
+            dest=dest,
+            action=action,
+            type=_cli_value,
+            metavar="VALUE",
+            required=field.required,
+            help=help_text,
+        )
 
 
 def request_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import attrs
 
 from ._limits import DEFAULT_LIMITS, ResponseLimits, loads
 from ._security import redact, redact_value
-from .errors import PredictionCanceledError, StreamError, StreamTimeoutError
+from .errors import PredictionCanceledError, StreamCanceledError, StreamError, StreamTimeoutError
 from .sse import EventTooLarge, ServerSentEvent, SSEDecoder
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class StreamState:
     each event and the JSON in it.
     """
 
-    # The prediction being followed, if any: attached to PredictionCanceledError.
+    # The prediction being followed (None on a run's stream): attached to PredictionCanceledError.
     prediction: Prediction | None = None
     log_lines: list[str] = attrs.field(factory=list)
     done: bool = False
@@ -212,7 +212,7 @@ class StreamState:
         """Take one event; return the text piece it carries, if any.
 
         Raises StreamError for an `error` event (or a `done` that reports another failure) and
-        PredictionCanceledError for a `done` whose reason is `canceled`.
+        PredictionCanceledError for a `done` whose reason is `canceled` (StreamCanceledError on a run's stream).
         """
         kind = event.event
         if kind == "output":
@@ -235,7 +235,11 @@ class StreamState:
             self.done_data = _json_object(event.data, self.limits.max_json_depth) or {}
             reason = self.done_data.get("reason")
             if reason == "canceled":
-                raise PredictionCanceledError("the prediction was canceled", prediction=self.prediction)
+                if self.prediction is None:  # a run's stream: no prediction to carry
+                    raise StreamCanceledError("the run was canceled", text=self.text)
+                raise PredictionCanceledError(
+                    redact(f"prediction {self.prediction.id} was canceled", self.secrets), prediction=self.prediction
+                )
             if reason:
                 raise StreamError(
                     redact(f"the stream ended: {_shown(reason)}", self.secrets),

@@ -16,6 +16,7 @@ import attrs
 from inference_api_client.models.prediction import Prediction
 from inference_api_client.models.prediction_status import PredictionStatus
 
+from ._fields import has_field, logs_of
 from ._security import redact
 from .errors import APIResponseError, PredictionCanceledError, PredictionError, WaitTimeoutError
 
@@ -151,7 +152,7 @@ def is_final(prediction: Prediction, secrets: tuple[str, ...] = ()) -> bool:
 
 
 def _observable(prediction: Prediction) -> tuple[Any, ...]:
-    return (str(prediction.status), prediction.logs, prediction.output)
+    return (str(prediction.status), logs_of(prediction), prediction.output)
 
 
 def has_changed(previous: Prediction | None, current: Prediction) -> bool:
@@ -226,7 +227,7 @@ class PredictionSoFar:
         """A new `Prediction` as it stands; its output list is the one that goes on growing."""
         fields = self._fields
         fields["output"] = self.output
-        if self._logs is not None:
+        if self._logs is not None and has_field("logs"):
             fields["logs"] = self._logs
         if self._processing and self.changed:
             fields["status"] = PredictionStatus.PROCESSING

@@ -42,6 +42,7 @@ __all__ = [
     "fast_async_available",
 ]
 
+MIN_TOKEN_LENGTH = 8
 TOKEN_ENV = "INFERENCE_API_TOKEN"  # noqa: S105 (the variable's name, not a token)
 BASE_URL_ENV = "INFERENCE_API_BASE_URL"
 # The `servers` URL of openapi.yaml (tests check that the two agree).
@@ -230,7 +231,8 @@ def connect(
 ) -> InferenceClient:
     """A client for the API, configured from the arguments or the environment.
 
-    - `token`: else `INFERENCE_API_TOKEN`; `ValueError` when there is none.
+    - `token`: else `INFERENCE_API_TOKEN`; `ValueError` when there is none, or it is shorter than
+      8 characters (output is redacted of the token: a shorter one would alter ordinary text).
     - `base_url`: else `INFERENCE_API_BASE_URL`, else the hosted service of openapi.yaml.
     - `timeout`: seconds or an `httpx.Timeout` (default: 5 s to connect, 30 s for the rest): how
       long each wait for the server may take.
@@ -260,6 +262,12 @@ def connect(
     if not all("!" <= character <= "~" for character in token):
         # Refused here, without quoting it: httpx would refuse the header later and quote its value.
         raise ValueError("the API token may contain only visible ASCII characters (no spaces or control characters)")
+    if len(token) < MIN_TOKEN_LENGTH:
+        # Redaction replaces the token wherever it appears: a short one would mangle ordinary text.
+        raise ValueError(
+            f"the API token is too short: real tokens have at least {MIN_TOKEN_LENGTH} characters "
+            "(a shorter one could not be redacted from output without altering it)"
+        )
     base_url = _check_base_url(base_url or os.environ.get(BASE_URL_ENV, "").strip() or DEFAULT_BASE_URL)
 
     policy = RetryPolicy() if retries is None else retry_policy_of(retries)

@@ -18,8 +18,10 @@
     │   └── PredictionCanceledError   the prediction was canceled (.prediction)
     ├── StreamError               an `error` event, a stream that ended and could not be resumed, or
     │   │                         an event over the size limit (.text: the output received before it)
+    │   ├── StreamCanceledError   a run's stream (run_sse) ended canceled: no prediction to carry
     │   └── StreamTimeoutError    the stream passed its total or idle timeout (also an APITimeoutError)
-    └── WaitTimeoutError          wait() reached its deadline (.prediction: the last one seen)
+    └── WaitTimeoutError          wait() reached its deadline (.prediction: the last one seen, or
+                                  None when the deadline passed before the first answer)
 
 Every call ends by its total deadline with `APITimeoutError` (a stream with `StreamTimeoutError`),
 whatever the server does. Messages, reprs and chained causes never contain the API token.
@@ -50,6 +52,7 @@ __all__ = [
     "PredictionError",
     "RateLimitError",
     "ServerError",
+    "StreamCanceledError",
     "StreamError",
     "StreamTimeoutError",
     "UnprocessableEntityError",
@@ -184,9 +187,12 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
 
 
 class PredictionError(APIError):
-    """The prediction failed; `prediction` is the failed prediction, its `error` says why."""
+    """The prediction failed; `prediction` is the failed prediction, its `error` says why.
 
-    def __init__(self, message: str, *, prediction: Prediction | None, **kwargs: Any) -> None:
+    Always carries the prediction (a run's stream, which has none, raises StreamError instead).
+    """
+
+    def __init__(self, message: str, *, prediction: Prediction, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.prediction = prediction
 
@@ -206,6 +212,14 @@ class StreamError(APIError):
         self.text = text
 
 
+class StreamCanceledError(StreamError):
+    """A run's stream (`stream(client, model, ...)`, POST /v1/run_sse) ended with reason `canceled`.
+
+    A prediction's stream raises PredictionCanceledError (with `.prediction`) instead; a run has no
+    prediction to carry. `text` is the output text received before it.
+    """
+
+
 class StreamTimeoutError(StreamError, APITimeoutError):
     """The stream passed its total timeout, or went `idle_timeout` seconds without an event.
 
@@ -214,7 +228,10 @@ class StreamTimeoutError(StreamError, APITimeoutError):
 
 
 class WaitTimeoutError(APIError):
-    """wait() reached its deadline; `prediction` is the last state seen (None if none was)."""
+    """wait() reached its deadline; `prediction` is the last state seen.
+
+    None only when `wait` was given an id and the deadline passed before the first answer.
+    """
 
     def __init__(self, message: str, *, prediction: Prediction | None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)

@@ -18,8 +18,9 @@ closed whenever iteration ends: at `done`, on an error, or when the caller stops
 - A `done` event whose reason is `canceled` raises `PredictionCanceledError`: a canceled
   prediction is not a complete answer, and a loop that ends quietly would pass for one. The
   text received before it stays readable on the stream object (`.text`); the error's
-  `.prediction` is the prediction being followed (as it was when following began; None for a
-  run). A `done` with any other reason raises `StreamError`.
+  `.prediction` is the prediction being followed (as it was when following began). A run's
+  stream has no prediction: it raises `StreamCanceledError` (`.text`). A `done` with any other
+  reason raises `StreamError`.
 - Errors before the stream starts (401, 422, 429, 5xx, ...) are the typed errors of every call.
   POST /v1/run_sse is retried only when the connection never opened, or on 429: a retry
   never starts a second run.

@@ -443,7 +443,7 @@ def create_app(
     the checkout); without it, `/docs` is rendered from the spec.
     """
     spec = spec or load_spec()
-    store = Store(speed, max_stored_bytes=max_stored_bytes)
+    store = Store(speed, max_stored_bytes=max_stored_bytes, spec=spec)
     control = Control(
         faults=FaultBook(spec.route_templates()) if faults else None,
         requests=RequestLog() if (faults if record_requests is None else record_requests) else None,

@@ -22,6 +22,7 @@ from typing import Any
 
 from inference_api_mock import sse
 from inference_api_mock.models import FakeModel, Step, script
+from inference_api_mock.spec import Spec, load_spec
 from inference_api_mock.webhooks import WebhookQueue, WebhookSender, describe_origin, is_loopback_url
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "canceled"})
@@ -51,8 +52,11 @@ class Prediction:
         base_url: str,
         usage: Usage | None = None,
         size: int = 0,
+        spec: Spec | None = None,
     ) -> None:
         self.id = new_prediction_id()
+        # What its answers and events look like: the spec's schemas, not a shape of our own.
+        self.spec = spec if spec is not None else load_spec()
         # What this prediction holds, in bytes (its request body, then its events' data), counted
         # in `usage` too: the store's total, which its limit bounds.
         self.usage = usage if usage is not None else Usage()
@@ -87,14 +91,19 @@ class Prediction:
         return self.status in FINAL_STATUSES
 
     def to_json(self, base_url: str) -> dict[str, Any]:
-        """The documented `Prediction` object, its URLs built from `base_url`."""
+        """The spec's `Prediction` object, its URLs built from `base_url`.
+
+        Every property the schema defines, and only those: what the server knows (below), null or
+        a schema-valid default for any other (`Spec.shape`). A field the spec gains is sent, one it
+        drops is not, with no edit here.
+        """
         urls = {
             "get": f"{base_url}/v1/predictions/{self.id}",
             "cancel": f"{base_url}/v1/predictions/{self.id}/cancel",
         }
         if self.stream:
             urls["stream"] = f"{base_url}/v1/predictions/{self.id}/stream"
-        return {
+        known = {
             "id": self.id,
             "model": self.model.name,
             "version": self.model.version,
@@ -109,6 +118,7 @@ class Prediction:
             "urls": urls,
             "metrics": None if self.predict_time is None else {"predict_time": self.predict_time},
         }
+        return self.spec.shape("Prediction", known, every_property=True)
 
     async def events_after(self, last_id: int, keepalive_seconds: float) -> AsyncIterator[sse.Event | None]:
         """Events with an id above `last_id`, up to `done`; None whenever `keepalive_seconds` pass idle."""
@@ -136,6 +146,9 @@ class Prediction:
     # What the script's steps (and a cancel) do.
 
     def add_event(self, event: str, data: str) -> None:
+        known = self.spec.stream_event_types
+        if known and event not in known:
+            return  # a kind of event the spec no longer defines
         self.events.append(sse.Event(len(self.events) + 1, event, data))
         self.size += len(data)
         self.usage.bytes += len(data)
@@ -171,8 +184,11 @@ class Prediction:
         if self._started_clock is not None:
             self.predict_time = round(time.monotonic() - self._started_clock, 6)
         if error is not None:
-            self.add_event("error", json.dumps({"detail": error}, ensure_ascii=False))
-        self.add_event("done", json.dumps({} if status == "succeeded" else {"reason": status}))
+            self.add_event(
+                "error", json.dumps(self.spec.shape("StreamErrorData", {"detail": error}), ensure_ascii=False)
+            )
+        done = self.spec.shape("StreamDoneData", {} if status == "succeeded" else {"reason": status})
+        self.add_event("done", json.dumps(done))
         self.settled.set()
         self.notify("completed")
 
@@ -229,10 +245,12 @@ class Store:
         max_predictions: int = MAX_PREDICTIONS,
         max_stored_bytes: int = MAX_STORED_BYTES,
         max_unfinished: int = MAX_UNFINISHED,
+        spec: Spec | None = None,
     ) -> None:
         if not speed > 0:
             raise ValueError("speed must be a positive number")
         self.speed = speed
+        self.spec = spec if spec is not None else load_spec()
         self.max_predictions = max_predictions
         self.max_stored_bytes = max_stored_bytes
         self.max_unfinished = max_unfinished
@@ -265,7 +283,14 @@ class Store:
         account = self._accounts.get(owner) or self._accounts.setdefault(owner, _Account())
         self._make_room(account, size)
         prediction = Prediction(
-            owner=owner, model=model, values=values, stream=stream, base_url=base_url, usage=account.usage, size=size
+            owner=owner,
+            model=model,
+            values=values,
+            stream=stream,
+            base_url=base_url,
+            usage=account.usage,
+            size=size,
+            spec=self.spec,
         )
         self._predictions[prediction.id] = account.predictions[prediction.id] = prediction
         if webhook is not None:

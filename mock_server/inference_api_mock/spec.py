@@ -10,13 +10,19 @@ loading) and knows nothing about HTTP frameworks.
     operation = spec.operation("createPrediction")
     issues = operation.check_body(json_value)       # FastAPI-style validation issues, [] when valid
     issues = spec.check_component("LlamaChatInput", value, loc=("body", "input"))
+    body = spec.shape("Prediction", known_values, every_property=True)  # what the server sends
+
+The server's answers are shaped by the spec too (`shape`): every property a schema defines, from
+the values the server knows, `null` or a schema-valid default for the others, and nothing the
+schema does not define. A field the spec gains or loses is in the answers, or gone, at once.
 """
 
 from __future__ import annotations
 
+import copy
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from functools import cache
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,6 +42,13 @@ SPEC_LOCATIONS = (
 )
 # Long offending values are cut in messages: a validation error must stay small and readable.
 MAX_MESSAGE_CHARS = 200
+# Schemas nest this deep at most when building defaults: a schema that refers to itself stops here.
+MAX_SHAPE_DEPTH = 16
+# A `date-time` the server has no value for (a required, non-nullable one the spec gains).
+EPOCH = "1970-01-01T00:00:00Z"
+_ABSENT = object()
+
+Shaper = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 ValidationIssue = dict[str, Any]
 
@@ -149,6 +162,7 @@ class Spec:
         resource = Resource.from_contents(document, default_specification=DRAFT202012)
         self._registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
         self._component_validators: dict[str, Draft202012Validator] = {}
+        self._shapers: dict[tuple[str, bool], Shaper] = {}
         self.operations = {operation.operation_id: operation for operation in self._read_operations()}
 
     def validator(self, pointer: str) -> Draft202012Validator:
@@ -163,6 +177,110 @@ class Spec:
         if name not in self._component_validators:
             self._component_validators[name] = self.validator(f"/components/schemas/{_escape(name)}")
         return _issues(self._component_validators[name], value, loc)
+
+    def shape(self, component: str, known: Mapping[str, Any], *, every_property: bool = False) -> dict[str, Any]:
+        """`#/components/schemas/<component>` as the server sends it, from the values it knows.
+
+        Each property the schema defines: its known value, else (when required, or always with
+        `every_property`) a default: the schema's `default`, else `null` where the schema allows
+        it, else the simplest value of its type. Known values the schema does not define are left
+        out. Nested objects with `properties` are shaped the same way (required ones filled).
+        """
+        key = (component, every_property)
+        if key not in self._shapers:
+            schema = self._deref(self.document["components"]["schemas"].get(component))
+            if not isinstance(schema, dict):  # the spec no longer describes it: sent as known
+                return dict(known)
+            self._shapers[key] = self._shaper(schema, every_property, 0)
+        return self._shapers[key](known)
+
+    @cached_property
+    def stream_event_types(self) -> frozenset[str]:
+        """The `event` names `StreamEvent` defines (the `const` of each branch); empty when it names none."""
+        schema = self._deref(self.document["components"]["schemas"].get("StreamEvent", {}))
+        branches = [self._deref(branch) for branch in _branches(schema) or [schema]]
+        return frozenset(
+            branch["properties"]["event"]["const"]
+            for branch in branches
+            if "const" in branch.get("properties", {}).get("event", {})
+        )
+
+    def default_value(self, schema: Any, depth: int = 0) -> Any:
+        """A value valid for `schema` (a JSON Schema of the spec's kind) that carries no information."""
+        schema = self._deref(schema)
+        if not isinstance(schema, dict) or depth > MAX_SHAPE_DEPTH:
+            return None
+        if "default" in schema:
+            return copy.deepcopy(schema["default"])
+        if "const" in schema:
+            return copy.deepcopy(schema["const"])
+        branches = [self._deref(branch) for branch in _branches(schema)]
+        kinds = schema.get("type")
+        kinds = kinds if isinstance(kinds, list) else [kinds] if kinds else []
+        if "null" in kinds or any(isinstance(b, dict) and b.get("type") == "null" for b in branches):
+            return None
+        if "enum" in schema:
+            return copy.deepcopy(schema["enum"][0])
+        if branches:
+            return self.default_value(branches[0], depth + 1)
+        kind = kinds[0] if kinds else None
+        if kind == "string":
+            if schema.get("format") == "date-time":
+                return EPOCH
+            if schema.get("format") == "uri":
+                return "about:blank"
+            return "x" * int(schema.get("minLength", 0))
+        if kind in ("integer", "number"):
+            if "minimum" in schema:
+                return schema["minimum"]
+            if "exclusiveMinimum" in schema:
+                return schema["exclusiveMinimum"] + 1
+            return 0
+        if kind == "boolean":
+            return False
+        if kind == "array":
+            return []
+        if kind == "object" or "properties" in schema:
+            return self._shaper(schema, False, depth + 1)({})
+        return None  # no type: any JSON value, null included
+
+    def _deref(self, schema: Any) -> Any:
+        while isinstance(schema, dict) and "$ref" in schema:
+            schema = self._resolve(schema)[0]
+        return schema
+
+    def _object_schema(self, schema: Any) -> dict[str, Any] | None:
+        """The object schema with `properties` that `schema` is, or one of its oneOf/anyOf branches is."""
+        schema = self._deref(schema)
+        if not isinstance(schema, dict):
+            return None
+        if "properties" in schema:
+            return schema
+        for branch in map(self._deref, _branches(schema)):
+            if isinstance(branch, dict) and "properties" in branch:
+                return branch
+        return None
+
+    def _shaper(self, schema: dict[str, Any], every_property: bool, depth: int) -> Shaper:
+        required = set(schema.get("required", []))
+        plan: list[tuple[str, Shaper | None, Any]] = []
+        for name, property_schema in schema.get("properties", {}).items():
+            nested = self._object_schema(property_schema) if depth < MAX_SHAPE_DEPTH else None
+            nested_shaper = self._shaper(nested, False, depth + 1) if nested is not None else None
+            filled = every_property or name in required
+            plan.append((name, nested_shaper, self.default_value(property_schema, depth + 1) if filled else _ABSENT))
+
+        def shape(known: Mapping[str, Any]) -> dict[str, Any]:
+            shaped: dict[str, Any] = {}
+            for name, nested_shaper, default in plan:
+                if name in known:
+                    value = known[name]
+                    shaped[name] = nested_shaper(value) if nested_shaper and isinstance(value, dict) else value
+                elif default is not _ABSENT:
+                    shaped[name] = copy.deepcopy(default)
+            return shaped
+
+        return shape
 
     def route_templates(self) -> list[tuple[str, str]]:
         """Every (METHOD, path template) the spec documents."""
@@ -217,6 +335,11 @@ class Spec:
                     body_validator=body_validator,
                     body_required=body_required,
                 )
+
+
+def _branches(schema: dict[str, Any]) -> list[Any]:
+    """The alternatives of a `oneOf` / `anyOf` schema; [] for any other."""
+    return list(schema.get("oneOf") or schema.get("anyOf") or [])
 
 
 def _escape(part: str) -> str:

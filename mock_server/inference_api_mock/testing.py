@@ -45,6 +45,7 @@ try:
     from inference_api_mock.faults import Fault, RateLimit, RecordedRequest
     from inference_api_mock.predictions import MAX_STORED_BYTES
     from inference_api_mock.serving import DEFAULT_REQUEST_READ_TIMEOUT, base_url, bind, run, uvicorn_server
+    from inference_api_mock.spec import Spec
 except ModuleNotFoundError as error:
     raise_for_server_extra(error, "inference_api_mock.testing")
 
@@ -70,6 +71,7 @@ class MockServer:
         record_requests: bool = True,
         max_connections: int | None = None,
         request_read_timeout: float = DEFAULT_REQUEST_READ_TIMEOUT,
+        spec: Spec | None = None,
     ) -> None:
         if isinstance(tokens, str):
             raise TypeError("tokens is a sequence of tokens, e.g. ('test-token',)")
@@ -83,6 +85,7 @@ class MockServer:
             max_body_bytes=max_body_bytes,
             max_stored_bytes=max_stored_bytes,
             max_tokens=max_tokens,
+            spec=spec,
         )
         self._control: Control = self.app.state.control
         self._max_connections = max_connections

@@ -112,10 +112,14 @@ def wait_for_the_first_create(server: MockServer, process: subprocess.Popen[Any]
 def test_interrupted_by_sigint_then_run_again_creates_each_input_once(slow_server: MockServer, tmp_path: Path) -> None:
     arguments, output = slow_batch(slow_server, tmp_path, count=1200, concurrency=200)
     first = subprocess.Popen(arguments, stderr=subprocess.PIPE, text=True, env=environment())
-    wait_for_the_first_create(slow_server, first)
-    time.sleep(2.0)
-    first.send_signal(signal.SIGINT)
-    _, stderr = first.communicate(timeout=120)
+    try:
+        wait_for_the_first_create(slow_server, first)
+        time.sleep(2.0)
+        first.send_signal(signal.SIGINT)
+        _, stderr = first.communicate(timeout=120)
+    finally:
+        first.kill()  # no-op once it exited; a failing test leaves no process behind
+        first.communicate()
     assert first.returncode == 130, stderr
     assert "interrupted" in stderr and "run the same command again" in stderr
     lines = lines_of(output)
@@ -138,10 +142,12 @@ def test_interrupted_by_sigint_then_run_again_creates_each_input_once(slow_serve
 def test_after_kill_9_only_the_creates_in_flight_can_be_repeated(slow_server: MockServer, tmp_path: Path) -> None:
     arguments, output = slow_batch(slow_server, tmp_path, count=600, concurrency=100)
     first = subprocess.Popen(arguments, stderr=subprocess.DEVNULL, env=environment())
-    wait_for_the_first_create(slow_server, first)
-    time.sleep(1.5)
-    first.kill()  # SIGKILL: no chance to record anything more
-    first.wait(30)
+    try:
+        wait_for_the_first_create(slow_server, first)
+        time.sleep(1.5)
+    finally:
+        first.kill()  # SIGKILL: no chance to record anything more
+        first.wait(30)
     recorded = {line["id"] for line in lines_of(output)}
     lost = creates(slow_server) - len(recorded)
     assert 0 <= lost <= 100, "at most the creates in flight (the concurrency) went unrecorded"
@@ -187,11 +193,15 @@ def test_a_terminal_gets_a_progress_bar_and_a_pipe_does_not(mock_server: MockSer
                 return
             screen.extend(chunk)
 
-    reader = threading.Thread(target=read)
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    assert process.wait(timeout=120) == 0
-    reader.join(10)
-    os.close(controller)
+    try:
+        assert process.wait(timeout=120) == 0
+    finally:
+        process.kill()  # no-op once it exited; a failing test leaves no process behind
+        process.wait()
+        reader.join(10)
+        os.close(controller)
     text = screen.decode(errors="replace")
     assert "40/40" in text and "0 failed" in text and "in flight" in text and "/s" in text, text
 

@@ -144,6 +144,16 @@ def test_no_token_is_a_usage_error_that_names_the_option_and_the_variable(
         assert err == "inference-api: no API token: pass --token TOKEN or set INFERENCE_API_TOKEN\n"
 
 
+def test_a_short_token_is_a_usage_error_and_never_mangles_output(
+    mock_server: MockServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With token "T" redaction once turned "Test" into "[REDACTED]est": such a token is refused.
+    assert main(["--token", "T", "--base-url", mock_server.base_url, "run", ECHO, "-i", 'prompt="Test"']) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "token is too short" in err
+    assert mock_server.requests == []
+
+
 def test_console_script_reads_the_environment(mock_server: MockServer) -> None:
     environment = {"INFERENCE_API_TOKEN": mock_server.token, "INFERENCE_API_BASE_URL": mock_server.base_url}
     script = Path(sys.executable).parent / "inference-api"
@@ -214,11 +224,17 @@ def test_a_wait_past_its_timeout_exits_4(slow_server: MockServer, capsys: pytest
     assert err.startswith("inference-api: WaitTimeoutError:")
 
 
-def test_bad_usage_exits_2_and_api_errors_1(cli: Invoke) -> None:
+def test_bad_usage_exits_2_and_api_errors_1(cli: Invoke, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli("run", LLAMA, "-i", "prompt")[0] == EXIT_USAGE
     with pytest.raises(SystemExit) as exit_info:
         cli("wait")  # a missing argument: argparse's own usage error
     assert exit_info.value.code == EXIT_USAGE
+    assert capsys.readouterr().err == (  # one line, no usage block, no traceback
+        "inference-api wait: the following arguments are required: id (see inference-api wait --help)\n"
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--no-such-option"])
+    assert exit_info.value.code == EXIT_USAGE and capsys.readouterr().err.count("\n") == 1
     assert cli("get", "no-such-prediction")[0] == EXIT_API_ERROR
     assert cli("run", FAIL, "-i", "prompt=x")[0] == EXIT_API_ERROR
 
@@ -264,7 +280,7 @@ def test_ctrl_c_while_starting_up_exits_130_with_one_line(
         monkeypatch.setattr(_requests, "add_request_options", interrupted)
     else:
         monkeypatch.setattr(connection, "connect", interrupted)
-    code = main(["--token", "t0ken", "create", version(ECHO), "-i", "n=1"])
+    code = main(["--token", "t0ken-123", "create", version(ECHO), "-i", "n=1"])
     assert (code, capsys.readouterr()) == (EXIT_INTERRUPTED, ("", "inference-api: interrupted\n"))
 
 
@@ -278,21 +294,24 @@ def test_a_real_sigint_during_start_up_is_one_line_and_exit_130(tmp_path: Path) 
         "    time.sleep(60)\n"
         "connection.connect = slow_connect\n"
         "from inference_api.cli import main\n"
-        "sys.exit(main(['--token', 't0ken', 'get', 'abc']))\n"
+        "sys.exit(main(['--token', 't0ken-123', 'get', 'abc']))\n"
     )
-    process = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
-    assert process.stderr.readline() == "connecting\n"
-    process.send_signal(signal.SIGINT)
-    assert process.wait(30) == EXIT_INTERRUPTED
-    assert process.stderr.read() == "inference-api: interrupted\n", "one line, no traceback"
+    with subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stderr is not None
+            assert process.stderr.readline() == "connecting\n"
+            process.send_signal(signal.SIGINT)
+            assert process.wait(30) == EXIT_INTERRUPTED
+            assert process.stderr.read() == "inference-api: interrupted\n", "one line, no traceback"
+        finally:
+            process.kill()  # no-op once it exited; a failing test leaves no process behind
 
 
 def test_an_unreachable_host_reports_its_attempts_once(capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as sock:  # a port nobody listens on: bound, never listening
         sock.bind(("127.0.0.1", 0))
         base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        code = main(["--token", "t", "--base-url", base_url, "get", "abc"])
+        code = main(["--token", "t0ken-123", "--base-url", base_url, "get", "abc"])
     err = capsys.readouterr().err
     assert code == EXIT_API_ERROR
     assert err.count("attempts") == 1 and "(after 4 attempts)" in err, err

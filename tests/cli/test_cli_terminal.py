@@ -181,7 +181,7 @@ def test_quiet_turns_the_display_off_on_a_terminal(server: MockServer) -> None:
 
 
 def test_ctrl_c_on_a_terminal_cancels_the_prediction_and_exits_130() -> None:
-    with MockServer(tokens=("ctrl-c",), speed=1.0) as slow:
+    with MockServer(tokens=("ctrl-c-token",), speed=1.0) as slow:
         code, out, terminal = on_a_terminal(
             slow,
             "create",

@@ -13,6 +13,7 @@ from inference_api import calls
 from inference_api._retry import RetryPolicy
 from inference_api.connection import InferenceClient, connect
 from inference_api_mock.faults import RecordedRequest
+from inference_api_mock.spec import load_spec
 from inference_api_mock.testing import MockServer
 
 # Distinctive, so that a leak shows up in any text it reaches.
@@ -24,7 +25,11 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def prediction_json(**overrides: Any) -> dict[str, Any]:
-    """A prediction as the API sends it (every field, null while empty), inside no envelope."""
+    """A prediction as the API sends it (every field, null while empty), inside no envelope.
+
+    Shaped by openapi.yaml as the mock server's are: a field the spec gains is there (null or a
+    default), one it drops is gone; `overrides` are kept as given.
+    """
     prediction: dict[str, Any] = {
         "id": "ujebapbbulzpx25442efjv4qba",
         "model": "ali-vilab/i2vgen-xl",
@@ -43,8 +48,7 @@ def prediction_json(**overrides: Any) -> dict[str, Any]:
         },
         "metrics": None,
     }
-    prediction.update(overrides)
-    return prediction
+    return load_spec().shape("Prediction", prediction, every_property=True) | overrides
 
 
 class Sleeps(list[float]):

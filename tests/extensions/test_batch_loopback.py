@@ -22,6 +22,7 @@ from inference_api.connection import InferenceClient
 from inference_api_client import AuthenticatedClient
 from inference_api_mock.models import ECHO, FAIL, FAIL_MESSAGE, LLAMA
 from inference_api_mock.testing import MockServer
+from tests.interrupts import ctrl_c_after
 
 CREATE = "POST /v1/predictions"
 GET = "GET /v1/predictions/{prediction_id}"
@@ -317,11 +318,13 @@ def test_two_batches_cannot_write_one_results_file(slow: MockServer, tmp_path: P
             except OSError as error:
                 errors.append(error)
 
-        thread = threading.Thread(target=second)
+        thread = threading.Thread(target=second, daemon=True)
         thread.start()
-        next(first)
-        ready.set()
-        thread.join(30)
+        try:
+            next(first)
+        finally:
+            ready.set()  # also when next() fails: the thread must not wait for ever
+            thread.join(30)
     assert len(errors) == 1 and "another batch" in str(errors[0])
 
 
@@ -362,7 +365,7 @@ async def test_stop_from_another_thread_stops_the_batch(slow: MockServer, tmp_pa
         async_batch(client, LLAMA, [SLOW_INPUT] * 40, concurrency=8, output=output) as engine,
     ):
         first = await engine.__anext__()
-        stopper = threading.Thread(target=engine.stop)  # as a Ray actor's stop() may be called
+        stopper = threading.Thread(target=engine.stop, daemon=True)  # as a Ray actor's stop() may be called
         stopper.start()
         stopper.join()
         rest = [result async for result in engine]
@@ -394,17 +397,15 @@ def test_a_results_file_that_cannot_be_written_stops_the_batch_with_its_error(
 
 
 def test_ctrl_c_while_iterating_stops_the_batch_and_records_every_create(slow: MockServer, tmp_path: Path) -> None:
-    import _thread
-
     output = tmp_path / "results.jsonl"
     slow.fault(CREATE, delay=0.3, times=100)  # some creates are waiting for their answer at Ctrl-C
-    results = batch(client_of(slow), LLAMA, [SLOW_INPUT] * 60, concurrency=12, output=output)
-    timer = threading.Timer(1.0, _thread.interrupt_main)
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
+    with (
+        batch(client_of(slow), LLAMA, [SLOW_INPUT] * 60, concurrency=12, output=output) as results,
+        ctrl_c_after(1.0),
+        pytest.raises(KeyboardInterrupt),
+    ):
         for _ in results:
             pass
-    timer.cancel()
     assert results.stopped
     lines = lines_of(output)
     assert len({line["id"] for line in lines}) == creates(slow) > 0

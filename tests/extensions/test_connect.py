@@ -41,9 +41,9 @@ def no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_token_and_base_url_from_arguments() -> None:
-    client = connect("tok", "http://127.0.0.1:8000/")
+    client = connect("tok-12345", "http://127.0.0.1:8000/")
     assert isinstance(client, AuthenticatedClient)
-    assert client.token == "tok"
+    assert client.token == "tok-12345"
     assert base_url_of(client) == "http://127.0.0.1:8000"
 
 
@@ -72,31 +72,31 @@ def test_no_token_is_a_clear_error(token: str | None) -> None:
 def test_default_base_url_is_the_servers_url_of_the_spec() -> None:
     spec = yaml.safe_load(SPEC.read_text())
     assert spec["servers"][0]["url"] == DEFAULT_BASE_URL
-    assert base_url_of(connect("tok")) == DEFAULT_BASE_URL
+    assert base_url_of(connect("tok-12345")) == DEFAULT_BASE_URL
 
 
 @pytest.mark.parametrize("base_url", ["ftp://example.com", "example.com", "http://"])
 def test_base_url_must_be_http(base_url: str) -> None:
     with pytest.raises(ValueError, match="must be an http:// or https:// URL"):
-        connect("tok", base_url)
+        connect("tok-12345", base_url)
 
 
 def test_plain_http_to_a_remote_host_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="inference_api"):
-        connect("tok", "http://127.0.0.1:8000")
-        connect("tok", "http://localhost:8000")
-        connect("tok", "https://api.example.com")
+        connect("tok-12345", "http://127.0.0.1:8000")
+        connect("tok-12345", "http://localhost:8000")
+        connect("tok-12345", "https://api.example.com")
     assert caplog.records == []
     with caplog.at_level(logging.WARNING, logger="inference_api"):
-        connect("tok", "http://api.example.com")
+        connect("tok-12345", "http://api.example.com")
     assert "plain http" in caplog.text
 
 
 def test_default_timeouts_connect_short_read_long_enough() -> None:
-    timeout = connect("tok").get_httpx_client().timeout
+    timeout = connect("tok-12345").get_httpx_client().timeout
     assert timeout.connect == 5.0
     assert timeout.read == 30.0
-    assert connect("tok", timeout=2.5).get_httpx_client().timeout == httpx.Timeout(2.5)
+    assert connect("tok-12345", timeout=2.5).get_httpx_client().timeout == httpx.Timeout(2.5)
 
 
 def test_run_waits_longer_than_other_calls() -> None:
@@ -144,17 +144,17 @@ def test_the_package_metadata_takes_its_version_from_the_sdk() -> None:
 
 
 def test_retries_setting() -> None:
-    assert connect("tok").retry == RetryPolicy()
-    assert connect("tok", retries=0).retry.max_attempts == 1
-    assert connect("tok", retries=5).retry.max_attempts == 6
+    assert connect("tok-12345").retry == RetryPolicy()
+    assert connect("tok-12345", retries=0).retry.max_attempts == 1
+    assert connect("tok-12345", retries=5).retry.max_attempts == 6
     policy = RetryPolicy(max_attempts=2, max_retry_after=5)
-    assert connect("tok", retries=policy).retry is policy
+    assert connect("tok-12345", retries=policy).retry is policy
     with pytest.raises(ValueError, match="whole number 0 or more"):
-        connect("tok", retries=-1)
+        connect("tok-12345", retries=-1)
 
 
 def test_settings_survive_with_headers() -> None:
-    client = connect("tok", retries=7, run_timeout=42.0)
+    client = connect("tok-12345", retries=7, run_timeout=42.0)
     derived = client.with_headers({"X-Trace": "1"})
     assert isinstance(derived, InferenceClient)
     assert derived.retry.max_attempts == 8
@@ -171,10 +171,10 @@ def test_generated_endpoint_functions_accept_the_client() -> None:
 def test_fast_async_uses_the_aiohttp_transport_when_installed() -> None:
     from httpx_aiohttp import AiohttpTransport
 
-    client = connect("tok", BASE_URL, fast_async=True)
+    client = connect("tok-12345", BASE_URL, fast_async=True)
     async_client = client.get_async_httpx_client()
     assert isinstance(async_client._transport, AiohttpTransport)
-    assert async_client.headers["authorization"] == "Bearer tok"
+    assert async_client.headers["authorization"] == "Bearer tok-12345"
     assert async_client.headers["user-agent"].startswith("inference-api/")
     assert async_client.timeout == client.get_httpx_client().timeout
     # The sync client keeps httpx's own transport.
@@ -185,7 +185,7 @@ def test_fast_async_uses_the_aiohttp_transport_when_installed() -> None:
 def test_default_transport_follows_the_measurement() -> None:
     from httpx_aiohttp import AiohttpTransport
 
-    async_client = connect("tok", BASE_URL).get_async_httpx_client()
+    async_client = connect("tok-12345", BASE_URL).get_async_httpx_client()
     is_aiohttp = isinstance(async_client._transport, AiohttpTransport)
     assert is_aiohttp == connection.FAST_ASYNC_BY_DEFAULT
     anyio.run(async_client.aclose)
@@ -197,18 +197,18 @@ def test_a_proxy_in_the_environment_keeps_httpx_transport_by_default(
 ) -> None:
     # httpx honours proxy variables; the aiohttp transport would silently bypass them.
     monkeypatch.setenv(variable, "http://proxy.test:3128")
-    async_client = connect("tok", BASE_URL).get_async_httpx_client()
+    async_client = connect("tok-12345", BASE_URL).get_async_httpx_client()
     assert isinstance(async_client._transport, httpx.AsyncHTTPTransport)
 
 
 def test_a_transport_of_the_callers_own_is_kept_by_default() -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(204))
-    async_client = connect("tok", BASE_URL, httpx_args={"transport": transport}).get_async_httpx_client()
+    async_client = connect("tok-12345", BASE_URL, httpx_args={"transport": transport}).get_async_httpx_client()
     assert async_client._transport is transport
 
 
 def test_fast_async_false_keeps_httpx_transport() -> None:
-    async_client = connect("tok", BASE_URL, fast_async=False).get_async_httpx_client()
+    async_client = connect("tok-12345", BASE_URL, fast_async=False).get_async_httpx_client()
     assert isinstance(async_client._transport, httpx.AsyncHTTPTransport)
 
 
@@ -218,11 +218,11 @@ def test_without_httpx_aiohttp_connect_falls_back_silently(
     monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)  # makes `import httpx_aiohttp` fail
     assert not connection.fast_async_available()
     with caplog.at_level(logging.WARNING, logger="inference_api"):
-        default = connect("tok", BASE_URL)
+        default = connect("tok-12345", BASE_URL)
     assert caplog.records == []
     assert isinstance(default.get_async_httpx_client()._transport, httpx.AsyncHTTPTransport)
     with caplog.at_level(logging.WARNING, logger="inference_api"):
-        asked = connect("tok", BASE_URL, fast_async=True)
+        asked = connect("tok-12345", BASE_URL, fast_async=True)
     assert "httpx-aiohttp is not installed" in caplog.text
     assert isinstance(asked.get_async_httpx_client()._transport, httpx.AsyncHTTPTransport)
 
@@ -259,3 +259,15 @@ def test_a_token_that_cannot_travel_in_a_header_is_refused_without_being_shown(t
     with pytest.raises(ValueError, match="visible ASCII") as caught:
         connect(token, BASE_URL)
     assert "sec" not in str(caught.value)
+
+
+@pytest.mark.parametrize("token", ["T", "tok", "seven77"])
+def test_a_token_too_short_to_redact_safely_is_refused_without_being_shown(token: str) -> None:
+    # Output is redacted of the token wherever it appears: `T` would turn "Test" into "[REDACTED]est".
+    with pytest.raises(ValueError) as caught:
+        connect(token, BASE_URL)
+    assert str(caught.value) == (  # the same words for every token: nothing of it shown
+        "the API token is too short: real tokens have at least 8 characters "
+        "(a shorter one could not be redacted from output without altering it)"
+    )
+    assert connect("eight888", BASE_URL).token == "eight888"

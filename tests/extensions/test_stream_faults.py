@@ -258,13 +258,13 @@ def test_an_error_event_raises_stream_error_with_the_text_so_far(mode: str) -> N
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_canceled_done_raises_prediction_canceled(mode: str) -> None:
+def test_a_canceled_done_on_a_run_raises_stream_canceled(mode: str) -> None:
     server = Server()
     server.responses.append(server.events([*script("so far", done=False), block("done", '{"reason": "canceled"}', 2)]))
     text_stream = run_stream(mode, mock_client(server))()
-    with pytest.raises(errors.PredictionCanceledError):
+    with pytest.raises(errors.StreamCanceledError) as caught:  # a run: no prediction to carry
         drain(mode, lambda: text_stream)
-    assert text_stream.text == "so far"
+    assert text_stream.text == "so far" == caught.value.text
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -394,7 +394,7 @@ def test_a_prediction_canceled_while_streaming_raises_prediction_canceled(server
     def cancel_at_first_output(event: ServerSentEvent) -> None:
         if event.event == "output" and not canceled.is_set():
             canceled.set()
-            threading.Thread(target=cancel, args=(client_for(server), prediction.id)).start()
+            threading.Thread(target=cancel, args=(client_for(server), prediction.id), daemon=True).start()
 
     streams: list[Any] = []
     with pytest.raises(errors.PredictionCanceledError):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from inference_api._streaming import ResumePolicy, StreamState, TextSoFar
-from inference_api.errors import PredictionCanceledError, StreamError
+from inference_api.errors import PredictionCanceledError, StreamCanceledError, StreamError
+from inference_api_client.models import Prediction
+from tests.extensions.calls_support import prediction_json
 
 
 def block(event: str, data: str, event_id: int | None = None, retry: int | None = None) -> bytes:
@@ -91,13 +93,21 @@ def test_an_error_event_that_is_not_json_keeps_its_data_as_detail() -> None:
     assert caught.value.detail == "plain words"
 
 
-def test_a_canceled_done_raises_prediction_canceled() -> None:
-    state = StreamState()
+def test_a_canceled_done_raises_stream_canceled_on_a_run_and_prediction_canceled_on_a_prediction() -> None:
+    state = StreamState()  # a run's stream: no prediction to carry
     state.start_connection()
-    with pytest.raises(PredictionCanceledError):
+    with pytest.raises(StreamCanceledError) as run_caught:
         apply_all(state, block("output", "so far", 1) + block("done", '{"reason": "canceled"}', 2))
-    assert state.text == "so far"
+    assert state.text == "so far" == run_caught.value.text
     assert state.done
+    assert not isinstance(run_caught.value, PredictionCanceledError)
+
+    followed = Prediction.from_dict(prediction_json(status="processing"))
+    state = StreamState(prediction=followed)
+    state.start_connection()
+    with pytest.raises(PredictionCanceledError) as caught:
+        apply_all(state, block("done", '{"reason": "canceled"}', 1))
+    assert caught.value.prediction is followed
 
 
 def test_a_done_with_another_reason_raises_stream_error() -> None:

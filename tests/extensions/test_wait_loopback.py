@@ -230,7 +230,7 @@ def test_a_cancel_from_another_thread_ends_the_wait(slow: MockServer, streaming:
     def cancel_once_running(update: Prediction) -> None:
         if update.status == PredictionStatus.PROCESSING and not started.is_set():
             started.set()
-            threading.Thread(target=cancel, args=(client_for(slow), prediction.id)).start()
+            threading.Thread(target=cancel, args=(client_for(slow), prediction.id), daemon=True).start()
 
     with pytest.raises(errors.PredictionCanceledError) as caught:
         wait(client_for(slow), prediction, on_update=cancel_once_running, timeout=30)

@@ -14,8 +14,8 @@ from inference_api_mock.models import ECHO
 from inference_api_mock.spec import load_spec
 from inference_api_mock.testing import MockServer
 
-TOKEN = "token-a"
-OTHER_TOKEN = "token-b"
+TOKEN = "token-alpha"
+OTHER_TOKEN = "token-bravo"
 FINAL = {"succeeded", "failed", "canceled"}
 
 

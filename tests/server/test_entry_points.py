@@ -199,7 +199,7 @@ def test_stopping_ends_open_streams_and_run_waits() -> None:
         )
         seen["run"] = (response.status_code, response.json())
 
-    threads = [threading.Thread(target=stream), threading.Thread(target=run)]
+    threads = [threading.Thread(target=stream, daemon=True), threading.Thread(target=run, daemon=True)]
     for thread in threads:
         thread.start()
     while len(server.app.state.store) < 2:

@@ -59,7 +59,8 @@ def test_the_summary_lists_operations_and_fields_added_removed_and_retyped_break
         "api/predictions/old.py": operation,
     }
     new = {
-        "models/request.py": model.format("    stream: str | Unset = False\n    priority: int | Unset = UNSET\n"),
+        # An optional field is stored as `_name` behind a property (templates/model.py.jinja): named `name`.
+        "models/request.py": model.format("    _stream: str | Unset = False\n    _priority: int | Unset = UNSET\n"),
         "models/event.py": "class Event(StrEnum):\n    START = 'start'\n",
         "api/predictions/create.py": operation.replace("body: Request)", "body: Request, tag: str)"),
     }

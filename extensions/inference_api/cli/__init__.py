@@ -45,7 +45,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._arguments import seconds
 from ._display import Display
@@ -194,12 +194,18 @@ def download_command(args: argparse.Namespace, client: InferenceClient, display:
     print(f"saved {saved.stat().st_size} bytes to {saved}")
 
 
-class CommandParser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """A usage error: one line (`inference-api create: ...`), exit 2; `--help` shows the usage."""
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+class CommandParser(Parser):
     """A command's parser that adds its request-field options (`inference_api._requests`) only when
     the command is used: they come from the generated models, which `inference-api --help` need not load."""
 
     request_model: str | None = None  # the generated request model's name
-    request_skip: tuple[str, ...] = ()  # fields that have an option of their own already
+    request_skip: tuple[str, ...] = ()  # fields that have an argument or option of their own already
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
@@ -245,9 +251,7 @@ class VersionAction(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="inference-api", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = Parser(prog="inference-api", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action=VersionAction)
     parser.add_argument("--token", help="API token (default: $INFERENCE_API_TOKEN)")
     parser.add_argument("--base-url", help="API base URL (default: $INFERENCE_API_BASE_URL, else the hosted service)")
@@ -281,19 +285,21 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", run_command, "run a model and print its output", "RunRequest")
     run.add_argument("model", help="the model: owner/name:version")
     with_input(run)
+    run.request_skip = ("model", "input_")
     run.add_argument("--json", action="store_true", help="print the whole prediction as JSON")
     with_timeout(run)
 
     stream = add("stream", stream_command, "run a language model and print its output as it is generated", "RunRequest")
     stream.add_argument("model", help="the model: owner/name:version")
     with_input(stream)
+    stream.request_skip = ("model", "input_")
     with_timeout(stream)
 
     create = add("create", create_command, "create a prediction and print it", "CreatePredictionRequest")
     create.add_argument("version", help="the model: owner/name:version, or its version alone (64 hex digits)")
     with_input(create)
     create.add_argument("--stream", action="store_true", help="ask for an event stream (urls.stream)")
-    create.request_skip = ("stream",)
+    create.request_skip = ("version", "input_", "stream")
     create.add_argument("--wait", action="store_true", help="wait until it finishes, then print it")
     with_timeout(create, "with --wait: ")
 
@@ -368,7 +374,7 @@ def _main(argv: Sequence[str] | None) -> int:
         enable(logging.DEBUG)
     from .._security import redacted_output
     from ..connection import TOKEN_ENV, connect
-    from ..errors import APIError, APITimeoutError, PredictionCanceledError, WaitTimeoutError
+    from ..errors import APIError, APITimeoutError, PredictionCanceledError, StreamCanceledError, WaitTimeoutError
 
     token = args.token if args.token is not None else os.environ.get(TOKEN_ENV, "")
     if not token.strip():
@@ -382,7 +388,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # A server may echo the token back in what gets printed: a prediction's output or logs.
         with client, redacted_output((client.token,)):
             code = command(args, client, Display(enabled=not args.quiet))
-    except PredictionCanceledError as error:
+    except (PredictionCanceledError, StreamCanceledError) as error:
         return _fail(f"{type(error).__name__}: {error}", EXIT_CANCELED)
     except (WaitTimeoutError, APITimeoutError) as error:
         return _fail(f"{type(error).__name__}: {error}", EXIT_TIMED_OUT)

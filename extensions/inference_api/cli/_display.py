@@ -18,7 +18,9 @@ ProgressCallback = Callable[[int, "int | None"], object]
 
 
 def last_log_line(prediction: Prediction) -> str:
-    logs = prediction.logs if isinstance(prediction.logs, str) else ""
+    from .._fields import logs_of
+
+    logs = logs_of(prediction) or ""
     lines = [line.strip() for line in logs.splitlines() if line.strip()]
     return lines[-1] if lines else ""
 

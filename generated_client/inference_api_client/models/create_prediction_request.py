@@ -35,23 +35,23 @@ class CreatePredictionRequest:
 
     version: str
     input_: PredictionInput
-    stream: bool | Unset = False
-    webhook: str | Unset = UNSET
-    webhook_events_filter: list[WebhookEvent] | Unset = UNSET
+    _stream: bool | Unset = False
+    _webhook: str | Unset = UNSET
+    _webhook_events_filter: list[WebhookEvent] | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         version = self.version
 
         input_ = self.input_.to_dict()
 
-        stream = self.stream
+        stream = self._stream
 
-        webhook = self.webhook
+        webhook = self._webhook
 
         webhook_events_filter: list[str] | Unset = UNSET
-        if not isinstance(self.webhook_events_filter, Unset):
+        if not isinstance(self._webhook_events_filter, Unset):
             webhook_events_filter = []
-            for webhook_events_filter_item_data in self.webhook_events_filter:
+            for webhook_events_filter_item_data in self._webhook_events_filter:
                 webhook_events_filter_item = webhook_events_filter_item_data.value
                 webhook_events_filter.append(webhook_events_filter_item)
 
@@ -103,3 +103,30 @@ class CreatePredictionRequest:
         )
 
         return create_prediction_request
+
+    @property
+    def stream(self) -> bool | None:
+        """`stream`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._stream, Unset) else self._stream
+
+    @stream.setter
+    def stream(self, value: bool | Unset) -> None:
+        self._stream = value
+
+    @property
+    def webhook(self) -> str | None:
+        """`webhook`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._webhook, Unset) else self._webhook
+
+    @webhook.setter
+    def webhook(self, value: str | Unset) -> None:
+        self._webhook = value
+
+    @property
+    def webhook_events_filter(self) -> list[WebhookEvent] | None:
+        """`webhook_events_filter`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._webhook_events_filter, Unset) else self._webhook_events_filter
+
+    @webhook_events_filter.setter
+    def webhook_events_filter(self, value: list[WebhookEvent] | Unset) -> None:
+        self._webhook_events_filter = value

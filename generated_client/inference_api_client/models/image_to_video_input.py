@@ -26,27 +26,27 @@ class ImageToVideoInput:
 
     image: str
     prompt: str
-    max_frames: int | Unset = 16
-    guidance_scale: float | Unset = 9.0
-    num_inference_steps: int | Unset = 50
-    seed: int | None | Unset = UNSET
+    _max_frames: int | Unset = 16
+    _guidance_scale: float | Unset = 9.0
+    _num_inference_steps: int | Unset = 50
+    _seed: int | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         image = self.image
 
         prompt = self.prompt
 
-        max_frames = self.max_frames
+        max_frames = self._max_frames
 
-        guidance_scale = self.guidance_scale
+        guidance_scale = self._guidance_scale
 
-        num_inference_steps = self.num_inference_steps
+        num_inference_steps = self._num_inference_steps
 
         seed: int | None | Unset
-        if isinstance(self.seed, Unset):
+        if isinstance(self._seed, Unset):
             seed = UNSET
         else:
-            seed = self.seed
+            seed = self._seed
 
         field_dict: dict[str, Any] = {}
 
@@ -99,3 +99,39 @@ class ImageToVideoInput:
         )
 
         return image_to_video_input
+
+    @property
+    def max_frames(self) -> int | None:
+        """`max_frames`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._max_frames, Unset) else self._max_frames
+
+    @max_frames.setter
+    def max_frames(self, value: int | Unset) -> None:
+        self._max_frames = value
+
+    @property
+    def guidance_scale(self) -> float | None:
+        """`guidance_scale`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._guidance_scale, Unset) else self._guidance_scale
+
+    @guidance_scale.setter
+    def guidance_scale(self, value: float | Unset) -> None:
+        self._guidance_scale = value
+
+    @property
+    def num_inference_steps(self) -> int | None:
+        """`num_inference_steps`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._num_inference_steps, Unset) else self._num_inference_steps
+
+    @num_inference_steps.setter
+    def num_inference_steps(self, value: int | Unset) -> None:
+        self._num_inference_steps = value
+
+    @property
+    def seed(self) -> int | None:
+        """`seed`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._seed, Unset) else self._seed
+
+    @seed.setter
+    def seed(self, value: int | None | Unset) -> None:
+        self._seed = value

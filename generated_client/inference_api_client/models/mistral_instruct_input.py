@@ -30,36 +30,36 @@ class MistralInstructInput:
     """
 
     prompt: str
-    max_new_tokens: int | Unset = 128
-    min_new_tokens: int | Unset = -1
-    temperature: float | Unset = 0.7
-    top_p: float | Unset = 0.95
-    top_k: int | Unset = 50
-    repetition_penalty: float | Unset = 1.15
-    stop_sequences: str | Unset = UNSET
-    seed: int | Unset = UNSET
-    prompt_template: str | Unset = "<s>[INST] {prompt} [/INST] "
+    _max_new_tokens: int | Unset = 128
+    _min_new_tokens: int | Unset = -1
+    _temperature: float | Unset = 0.7
+    _top_p: float | Unset = 0.95
+    _top_k: int | Unset = 50
+    _repetition_penalty: float | Unset = 1.15
+    _stop_sequences: str | Unset = UNSET
+    _seed: int | Unset = UNSET
+    _prompt_template: str | Unset = "<s>[INST] {prompt} [/INST] "
 
     def to_dict(self) -> dict[str, Any]:
         prompt = self.prompt
 
-        max_new_tokens = self.max_new_tokens
+        max_new_tokens = self._max_new_tokens
 
-        min_new_tokens = self.min_new_tokens
+        min_new_tokens = self._min_new_tokens
 
-        temperature = self.temperature
+        temperature = self._temperature
 
-        top_p = self.top_p
+        top_p = self._top_p
 
-        top_k = self.top_k
+        top_k = self._top_k
 
-        repetition_penalty = self.repetition_penalty
+        repetition_penalty = self._repetition_penalty
 
-        stop_sequences = self.stop_sequences
+        stop_sequences = self._stop_sequences
 
-        seed = self.seed
+        seed = self._seed
 
-        prompt_template = self.prompt_template
+        prompt_template = self._prompt_template
 
         field_dict: dict[str, Any] = {}
 
@@ -126,3 +126,84 @@ class MistralInstructInput:
         )
 
         return mistral_instruct_input
+
+    @property
+    def max_new_tokens(self) -> int | None:
+        """`max_new_tokens`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._max_new_tokens, Unset) else self._max_new_tokens
+
+    @max_new_tokens.setter
+    def max_new_tokens(self, value: int | Unset) -> None:
+        self._max_new_tokens = value
+
+    @property
+    def min_new_tokens(self) -> int | None:
+        """`min_new_tokens`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._min_new_tokens, Unset) else self._min_new_tokens
+
+    @min_new_tokens.setter
+    def min_new_tokens(self, value: int | Unset) -> None:
+        self._min_new_tokens = value
+
+    @property
+    def temperature(self) -> float | None:
+        """`temperature`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._temperature, Unset) else self._temperature
+
+    @temperature.setter
+    def temperature(self, value: float | Unset) -> None:
+        self._temperature = value
+
+    @property
+    def top_p(self) -> float | None:
+        """`top_p`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._top_p, Unset) else self._top_p
+
+    @top_p.setter
+    def top_p(self, value: float | Unset) -> None:
+        self._top_p = value
+
+    @property
+    def top_k(self) -> int | None:
+        """`top_k`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._top_k, Unset) else self._top_k
+
+    @top_k.setter
+    def top_k(self, value: int | Unset) -> None:
+        self._top_k = value
+
+    @property
+    def repetition_penalty(self) -> float | None:
+        """`repetition_penalty`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._repetition_penalty, Unset) else self._repetition_penalty
+
+    @repetition_penalty.setter
+    def repetition_penalty(self, value: float | Unset) -> None:
+        self._repetition_penalty = value
+
+    @property
+    def stop_sequences(self) -> str | None:
+        """`stop_sequences`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._stop_sequences, Unset) else self._stop_sequences
+
+    @stop_sequences.setter
+    def stop_sequences(self, value: str | Unset) -> None:
+        self._stop_sequences = value
+
+    @property
+    def seed(self) -> int | None:
+        """`seed`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._seed, Unset) else self._seed
+
+    @seed.setter
+    def seed(self, value: int | Unset) -> None:
+        self._seed = value
+
+    @property
+    def prompt_template(self) -> str | None:
+        """`prompt_template`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._prompt_template, Unset) else self._prompt_template
+
+    @prompt_template.setter
+    def prompt_template(self, value: str | Unset) -> None:
+        self._prompt_template = value

@@ -23,7 +23,7 @@ class PredictionUrls:
 
     get: str
     cancel: str
-    stream: None | str | Unset = UNSET
+    _stream: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -32,10 +32,10 @@ class PredictionUrls:
         cancel = self.cancel
 
         stream: None | str | Unset
-        if isinstance(self.stream, Unset):
+        if isinstance(self._stream, Unset):
             stream = UNSET
         else:
-            stream = self.stream
+            stream = self._stream
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -74,6 +74,15 @@ class PredictionUrls:
 
         prediction_urls.additional_properties = d
         return prediction_urls
+
+    @property
+    def stream(self) -> None | str:
+        """`stream`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._stream, Unset) else self._stream
+
+    @stream.setter
+    def stream(self, value: None | str | Unset) -> None:
+        self._stream = value
 
     @property
     def additional_keys(self) -> list[str]:

@@ -18,11 +18,11 @@ class StreamDoneData:
         reason (str | Unset): Set when the stream ended for a reason other than success, such as `canceled` or `failed`.
     """
 
-    reason: str | Unset = UNSET
+    _reason: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        reason = self.reason
+        reason = self._reason
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -43,6 +43,15 @@ class StreamDoneData:
 
         stream_done_data.additional_properties = d
         return stream_done_data
+
+    @property
+    def reason(self) -> str | None:
+        """`reason`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._reason, Unset) else self._reason
+
+    @reason.setter
+    def reason(self, value: str | Unset) -> None:
+        self._reason = value
 
     @property
     def additional_keys(self) -> list[str]:

@@ -28,7 +28,7 @@ class StreamOutputEvent:
 
     event: Literal["output"]
     data: str
-    id: str | Unset = UNSET
+    _id: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -36,7 +36,7 @@ class StreamOutputEvent:
 
         data = self.data
 
-        id = self.id
+        id = self._id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -70,6 +70,15 @@ class StreamOutputEvent:
 
         stream_output_event.additional_properties = d
         return stream_output_event
+
+    @property
+    def id(self) -> str | None:
+        """`id`, or None when absent (reads never meet `Unset`)."""
+        return None if isinstance(self._id, Unset) else self._id
+
+    @id.setter
+    def id(self, value: str | Unset) -> None:
+        self._id = value
 
     @property
     def additional_keys(self) -> list[str]:

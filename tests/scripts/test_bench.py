@@ -142,12 +142,16 @@ def harnessed(figure: str, ratio: float) -> str:
         """
 
 
-def test_update_replaces_only_what_it_reruns(bench: Any, tmp_path: Path) -> None:
+def test_update_replaces_only_what_it_reruns(bench: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     benchmarks = tmp_path / "benchmarks"
     benchmarks.mkdir()
     write(benchmarks, "bench_alpha.py", harnessed("old-alpha", 1.5))
     write(benchmarks, "bench_beta.py", harnessed("old-beta", 0.5))
     output = tmp_path / "report.md"
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{bench.README_START}\nold summary\n{bench.README_END}\nafter\n")
+    monkeypatch.setattr(bench, "README", readme)
+    monkeypatch.setattr(bench, "REPORT", output)  # the report whose update also updates the README
     assert bench.main(["--output", str(output), "--benchmarks", str(benchmarks)]) == 0
     write(benchmarks, "bench_alpha.py", harnessed("new-alpha", 0.9))
     write(benchmarks, "bench_beta.py", 'raise SystemExit("not rerun")\n')
@@ -157,7 +161,7 @@ def test_update_replaces_only_what_it_reruns(bench: Any, tmp_path: Path) -> None
     report = output.read_text()
     assert "old-alpha" not in report
     assert "old-beta" in report  # beta's section and rows are kept
-    assert "- rerun: `bench_alpha.py` on " in report
+    assert "- rerun: `bench_alpha.py` on " in report and "here and the reruns it lists;" in report
     assert report.count("### `bench_alpha.py`") == 1
     load_rows = [line for line in report.splitlines() if line.startswith("| `bench_")]
     assert [row.split(" | ")[0] for row in load_rows] == ["| `bench_alpha.py`", "| `bench_beta.py`"]
@@ -170,6 +174,11 @@ def test_update_replaces_only_what_it_reruns(bench: Any, tmp_path: Path) -> None
         ("| a figure", "old-beta µs"),
     ]
     assert "| an aim | new-alpha µs | peer: 2 µs | 0.90x | ≤ 1.1x | met | `bench_alpha.py` |" in rows
+    # The README quotes the merged summary, header and all, and says what was rerun.
+    quoted = readme.read_text()
+    assert quoted.startswith("before\n") and quoted.endswith("after\n") and "old summary" not in quoted
+    assert "| what | ours | peer |" in quoted and summary_rows(quoted) == rows
+    assert "with bench_alpha.py rerun on " in quoted
 
 
 def test_update_needs_the_benchmarks_named(bench: Any, capsys: pytest.CaptureFixture[str]) -> None:

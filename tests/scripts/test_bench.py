@@ -147,7 +147,7 @@ def test_update_replaces_only_what_it_reruns(bench: Any, tmp_path: Path, monkeyp
     benchmarks.mkdir()
     write(benchmarks, "bench_alpha.py", harnessed("old-alpha", 1.5))
     write(benchmarks, "bench_beta.py", harnessed("old-beta", 0.5))
-    output = tmp_path / "report.md"
+    output = tmp_path / "bench-report.txt"  # any name: --output takes it as given
     readme = tmp_path / "README.md"
     readme.write_text(f"before\n{bench.README_START}\nold summary\n{bench.README_END}\nafter\n")
     monkeypatch.setattr(bench, "README", readme)

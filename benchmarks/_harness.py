@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 __all__ = [
     "Bench",
+    "ServerProcess",
     "fmt_ratio",
     "interleave",
     "median",
@@ -39,6 +40,7 @@ __all__ = [
     "reset_peak",
     "server_process",
     "spread",
+    "started_server",
     "status_bytes",
 ]
 
@@ -77,10 +79,27 @@ def interleave(contenders: Mapping[str, Callable[[], T]], rounds: int) -> dict[s
     return samples
 
 
+class ServerProcess:
+    """A server running in a process of its own: its base URL, and the CPU time it has used."""
+
+    def __init__(self, base_url: str, pid: int) -> None:
+        self.base_url = base_url
+        self.pid = pid
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU seconds the server has used so far (10 ms ticks); NaN where /proc
+        cannot tell."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        except (OSError, ValueError, IndexError):
+            return float("nan")
+
+
 @contextmanager
-def server_process(command: list[str], stdin: bytes | None = None) -> Iterator[str]:
+def started_server(command: list[str], stdin: bytes | None = None) -> Iterator[ServerProcess]:
     """Start a server in its own process (its work then shares no GIL with the client's); its first
-    line of output is its base URL, which this yields. Stopped on leaving."""
+    line of output is its base URL. Stopped on leaving."""
     child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # noqa: S603 (ours)
     try:
         assert child.stdin is not None and child.stdout is not None
@@ -90,10 +109,17 @@ def server_process(command: list[str], stdin: bytes | None = None) -> Iterator[s
         base_url = child.stdout.readline().decode().strip()
         if not base_url.startswith("http://"):
             raise RuntimeError(f"the server did not start: {base_url!r}")
-        yield base_url
+        yield ServerProcess(base_url, child.pid)
     finally:
         child.terminate()
         child.wait(10)
+
+
+@contextmanager
+def server_process(command: list[str], stdin: bytes | None = None) -> Iterator[str]:
+    """`started_server`, yielding only the base URL."""
+    with started_server(command, stdin) as server:
+        yield server.base_url
 
 
 def status_bytes(field: str) -> int:

@@ -22,7 +22,7 @@ import sys
 from contextlib import AbstractContextManager
 from functools import cache
 
-from _harness import server_process
+from _harness import ServerProcess, server_process, started_server
 
 TOKEN = "bench-token"  # noqa: S105 (a benchmark token for a local server)
 VERSION = "f1d50bb24186c52daae319ca8366e53debdaa9e0ae7ff976e918df752732ccc4"
@@ -139,6 +139,11 @@ async def _main() -> None:
 def raw_server() -> AbstractContextManager[str]:
     """Start the server in its own process; the context yields its base URL."""
     return server_process([sys.executable, __file__])
+
+
+def raw_server_process() -> AbstractContextManager[ServerProcess]:
+    """`raw_server`, yielding the process too: what the server's own CPU costs per request."""
+    return started_server([sys.executable, __file__])
 
 
 if __name__ == "__main__":

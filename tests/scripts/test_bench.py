@@ -126,6 +126,76 @@ def test_a_quick_run_of_a_real_benchmark(bench: Any, tmp_path: Path) -> None:
     assert "| decoder | passed |" in report
 
 
+def harnessed(figure: str, ratio: float) -> str:
+    """A benchmark that uses the harness, with one table and one aim whose figures it is given."""
+    return f"""
+        import sys
+        sys.path.insert(0, {str(ROOT / "benchmarks")!r})
+        from _harness import Bench
+
+        bench = Bench("A benchmark, {figure}.")
+        bench.parse()
+        bench.table("a table", ["contender", "µs"], [["ours", "{figure}"]])
+        bench.aim("an aim", ours="{figure} µs", peer="2 µs", peer_name="peer", ratio={ratio}, goal=1.1)
+        bench.aim("a figure", ours="{figure} µs", peer="2 µs", peer_name="peer", ratio={ratio}, goal=None)
+        bench.finish()
+        """
+
+
+def test_update_replaces_only_what_it_reruns(bench: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    benchmarks = tmp_path / "benchmarks"
+    benchmarks.mkdir()
+    write(benchmarks, "bench_alpha.py", harnessed("old-alpha", 1.5))
+    write(benchmarks, "bench_beta.py", harnessed("old-beta", 0.5))
+    output = tmp_path / "bench-report.txt"  # any name: --output takes it as given
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{bench.README_START}\nold summary\n{bench.README_END}\nafter\n")
+    monkeypatch.setattr(bench, "README", readme)
+    monkeypatch.setattr(bench, "REPORT", output)  # the report whose update also updates the README
+    assert bench.main(["--output", str(output), "--benchmarks", str(benchmarks)]) == 0
+    write(benchmarks, "bench_alpha.py", harnessed("new-alpha", 0.9))
+    write(benchmarks, "bench_beta.py", 'raise SystemExit("not rerun")\n')
+
+    assert bench.main(["--update", "alpha", "--output", str(output), "--benchmarks", str(benchmarks)]) == 0
+
+    report = output.read_text()
+    assert "old-alpha" not in report
+    assert "old-beta" in report  # beta's section and rows are kept
+    assert "- rerun: `bench_alpha.py` on " in report and "here and the reruns it lists;" in report
+    assert report.count("### `bench_alpha.py`") == 1
+    load_rows = [line for line in report.splitlines() if line.startswith("| `bench_")]
+    assert [row.split(" | ")[0] for row in load_rows] == ["| `bench_alpha.py`", "| `bench_beta.py`"]
+    rows = summary_rows(report.split("## Summary", 1)[1].split("\n## ", 1)[0])
+    # As a full run orders them: aims first, then figures, each in benchmark order.
+    assert [(row.split(" | ")[0], row.split(" | ")[1]) for row in rows[1:]] == [
+        ("| an aim", "new-alpha µs"),
+        ("| an aim", "old-beta µs"),
+        ("| a figure", "new-alpha µs"),
+        ("| a figure", "old-beta µs"),
+    ]
+    assert "| an aim | new-alpha µs | peer: 2 µs | 0.90x | ≤ 1.1x | met | `bench_alpha.py` |" in rows
+    # The README quotes the merged summary, header and all, and says what was rerun.
+    quoted = readme.read_text()
+    assert quoted.startswith("before\n") and quoted.endswith("after\n") and "old summary" not in quoted
+    assert "| what | ours | peer |" in quoted and summary_rows(quoted) == rows
+    assert "with bench_alpha.py rerun on " in quoted
+
+
+def test_update_needs_the_benchmarks_named(bench: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main(["--update"]) == 2
+    assert "--update reruns the benchmarks named" in capsys.readouterr().out
+
+
+def test_a_quick_run_of_the_sse_benchmark_reads_every_decoder(bench: Any, tmp_path: Path) -> None:
+    # Correctness only: the benchmark checks every decoder's events and data against the expected ones.
+    output = tmp_path / "bench-report.txt"
+    assert bench.main(["--quick", "--output", str(output), "bench_sse"]) == 0
+    report = output.read_text()
+    for workload in ("one event per chunk", "4 KiB chunks split anywhere"):
+        for contender in ("SSEDecoder.feed", "iter_events"):
+            assert f"| SSE decoding, {workload}, ours ({contender}), events/s |" in report
+
+
 def test_without_a_match_nothing_runs(bench: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert bench.main(["no-such-benchmark"]) == 2
     assert "no benchmark matches" in capsys.readouterr().out

@@ -183,6 +183,16 @@ async def test_aiter_events_leaves_reconnection_state_on_the_decoder() -> None:
     ]
 
 
+def test_chunks_without_text_keep_what_the_next_chunk_needs() -> None:
+    # Empty chunks between a CR and its LF: the LF still completes the CRLF, no blank line.
+    for empty_chunks in ([b""], [b"", b""]):
+        decoder = SSEDecoder()
+        assert feed_all(decoder, b"data: a\r", *empty_chunks, b"\n") == []
+        assert feed_all(decoder, b"\n") == [ServerSentEvent(data="a")]
+    # The stream's BOM, in pieces among empty chunks, is still dropped (else "\ufeffdata" is no field).
+    assert feed_all(SSEDecoder(), b"", b"\xef\xbb", b"", b"\xbfdata: b\n\n") == [ServerSentEvent(data="b")]
+
+
 def test_a_line_longer_than_the_limit_raises_across_chunks_and_within_one() -> None:
     from inference_api.sse import EventTooLarge
 

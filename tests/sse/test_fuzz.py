@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import itertools
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inference_api.sse import SSEDecoder
+from inference_api.sse import EventTooLarge, SSEDecoder
 
 Event = tuple[str, str, str, int | None]
 
@@ -51,8 +53,34 @@ def reference_decode(stream: bytes) -> tuple[list[Event], str, int | None]:
     return events, last_event_id, retry
 
 
-def decode_in_chunks(stream: bytes, offsets: list[int]) -> tuple[list[Event], str, int | None]:
-    decoder = SSEDecoder()
+def reference_exceeds(stream: bytes, max_size: int) -> bool:
+    """Whether a line (finished or not) or an event's data (each line after its first counting 64
+    more) is ever longer than `max_size` characters. Bytes of an unfinished character at the very
+    end are never decoded, so they count nothing."""
+    text = codecs.utf_8_decode(stream, "replace", False)[0]
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    *lines, unfinished = re.split(r"\r\n|\r|\n", text)
+    if len(unfinished) > max_size:  # Only measured: the end of the stream discards it.
+        return True
+    data_size: int | None = None  # None: no data line in this event yet
+    for line in lines:
+        if len(line) > max_size:
+            return True
+        if line == "":
+            data_size = None
+        elif line.partition(":")[0] == "data":
+            value = line.partition(":")[2].removeprefix(" ")
+            data_size = len(value) if data_size is None else data_size + len(value) + 64
+            if data_size > max_size:
+                return True
+    return False
+
+
+def decode_in_chunks(
+    stream: bytes, offsets: list[int], max_size: int | None = None
+) -> tuple[list[Event], str, int | None]:
+    decoder = SSEDecoder(max_size=max_size)
     events: list[Event] = []
     bounds = [0, *sorted(offsets), len(stream)]
     for start, end in itertools.pairwise(bounds):
@@ -110,3 +138,18 @@ def test_chunking_never_changes_the_events(stream: bytes) -> None:
     whole = decode_in_chunks(stream, [])
     assert decode_in_chunks(stream, list(range(len(stream)))) == whole
     assert decode_in_chunks(stream, list(range(0, len(stream), 3))) == whole
+
+
+@settings(max_examples=600, deadline=None)
+@given(chunked_streams(), st.one_of(st.integers(1, 12), st.integers(13, 150)))  # short lines: small limits
+def test_the_size_limit_holds_exactly_however_the_stream_is_chunked(
+    chunked: tuple[bytes, list[int]], max_size: int
+) -> None:
+    # The decoder counts only what spans chunks and measures lines only in chunks longer than the
+    # limit; this checks that what it skips could never have gone over.
+    stream, offsets = chunked
+    if reference_exceeds(stream, max_size):
+        with pytest.raises(EventTooLarge):
+            decode_in_chunks(stream, offsets, max_size)
+    else:
+        assert decode_in_chunks(stream, offsets, max_size) == reference_decode(stream)

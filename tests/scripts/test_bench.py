@@ -148,10 +148,10 @@ def test_update_replaces_only_what_it_reruns(bench: Any, tmp_path: Path, monkeyp
     write(benchmarks, "bench_alpha.py", harnessed("old-alpha", 1.5))
     write(benchmarks, "bench_beta.py", harnessed("old-beta", 0.5))
     output = tmp_path / "bench-report.txt"  # any name: --output takes it as given
-    readme = tmp_path / "README.md"
-    readme.write_text(f"before\n{bench.README_START}\nold summary\n{bench.README_END}\nafter\n")
-    monkeypatch.setattr(bench, "README", readme)
-    monkeypatch.setattr(bench, "REPORT", output)  # the report whose update also updates the README
+    readme = tmp_path / "development.md"
+    readme.write_text(f"before\n{bench.SUMMARY_START}\nold summary\n{bench.SUMMARY_END}\nafter\n")
+    monkeypatch.setattr(bench, "SUMMARY_PAGE", readme)
+    monkeypatch.setattr(bench, "REPORT", output)  # the report whose update also updates the summary page
     assert bench.main(["--output", str(output), "--benchmarks", str(benchmarks)]) == 0
     write(benchmarks, "bench_alpha.py", harnessed("new-alpha", 0.9))
     write(benchmarks, "bench_beta.py", 'raise SystemExit("not rerun")\n')
@@ -174,7 +174,7 @@ def test_update_replaces_only_what_it_reruns(bench: Any, tmp_path: Path, monkeyp
         ("| a figure", "old-beta µs"),
     ]
     assert "| an aim | new-alpha µs | peer: 2 µs | 0.90x | ≤ 1.1x | met | `bench_alpha.py` |" in rows
-    # The README quotes the merged summary, header and all, and says what was rerun.
+    # The summary page quotes the merged summary, header and all, and says what was rerun.
     quoted = readme.read_text()
     assert quoted.startswith("before\n") and quoted.endswith("after\n") and "old summary" not in quoted
     assert "| what | ours | peer |" in quoted and summary_rows(quoted) == rows

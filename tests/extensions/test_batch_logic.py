@@ -131,7 +131,7 @@ def test_results_state_keeps_the_last_line_of_each_index() -> None:
         record(0, "a", "starting"),
         record(1, "b", "starting"),
         record(0, "a", "succeeded", {"x": 1}),
-        record(2, None, "error"),  # the create was refused: final
+        {**record(2, None, "error"), "retryable": False},  # the create was refused (422): final
         record(3, "d", "starting"),
         record(3, "d", "error"),  # gave up waiting: the prediction exists, wait for it again
         record(4, "e", "failed"),
@@ -159,14 +159,17 @@ def test_index_set_is_a_set_of_whole_numbers() -> None:
     assert 8 not in indexes and len(indexes) == 3
 
 
-def test_batch_result_records_have_the_five_fields() -> None:
+def test_batch_result_records_have_their_fields() -> None:
     result = BatchResult.from_error(4, None, ValueError("bad input"))
-    assert result.record() == {
+    assert result.record("acme/echo:v1", 0xAB) == {
         "index": 4,
         "id": None,
         "status": "error",
         "output": None,
         "error": "ValueError: bad input",
+        "retryable": False,
+        "model": "acme/echo:v1",
+        "input_hash": "00000000000000ab",
     }
     assert not result.succeeded
 

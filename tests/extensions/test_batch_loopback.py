@@ -220,7 +220,9 @@ def test_the_results_file_holds_one_final_line_per_input_in_input_order(
     list(batch(client_of(mock_server), ECHO, echo_inputs(80), concurrency=16, output=output))
     lines = lines_of(output)
     assert [line["index"] for line in lines] == list(range(80))
-    assert all(set(line) == {"index", "id", "status", "output", "error"} for line in lines)
+    keys = {"index", "id", "status", "output", "error", "retryable", "model", "input_hash"}
+    assert all(set(line) == keys and line["model"] == ECHO for line in lines)
+    assert len({line["input_hash"] for line in lines}) == 80, "each input its own fingerprint"
     assert all(line["status"] == "succeeded" and line["output"] == {"n": line["index"]} for line in lines)
     mock_server.clear_requests()
     again = batch(client_of(mock_server), ECHO, echo_inputs(80), output=output)

@@ -17,6 +17,8 @@ A fault that no HTTP server could send (a 1xx status; a body on 204 or 304) is r
     cut_after_events=K                           event streams: end the body cleanly after K events (no `done`)
     close_mid_body                               drop the connection half-way through the body (after K events
                                                  of a stream when `cut_after_events` is also given)
+    probability=P                                each matching request gets the fault with probability P (0-1),
+                                                 whatever the load: refusals at random; one it spares uses no `times`
 
 A `RateLimit` is a standing plan instead: requests to its route beyond `per_second` (a token bucket
 of `burst` requests) get 429 with a `Retry-After`, as a rate-limited service answers.
@@ -25,6 +27,7 @@ of `burst` requests) get 429 with a `Retry-After`, as a rate-limited service ans
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import threading
 import time
@@ -60,6 +63,11 @@ def _not_negative(instance: object, attribute: attrs.Attribute[float], value: fl
         raise ValueError(f"{attribute.name} must not be negative")
 
 
+def _probability(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0 < value <= 1:
+        raise ValueError(f"{attribute.name} must be more than 0 and at most 1")
+
+
 def _header_value(instance: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
     # It goes into a response header as latin-1; a line break would end the header early.
     if value is not None and not all(" " <= character <= "~" for character in value):
@@ -90,6 +98,7 @@ class Fault:
     delay: float = attrs.field(default=0.0, validator=_typed((int, float), _not_negative))
     cut_after_events: int | None = attrs.field(default=None, validator=_optional(int, _not_negative))
     close_mid_body: bool = attrs.field(default=False, validator=_typed(bool))
+    probability: float = attrs.field(default=1.0, validator=_typed((int, float), _probability))
 
     def __attrs_post_init__(self) -> None:
         if self.status in BODILESS_STATUSES and (self.body is not None or self.malformed_json or self.close_mid_body):
@@ -170,8 +179,9 @@ class FaultBook:
     one planned for no owner (None, in-process) applies to everyone's.
     """
 
-    def __init__(self, routes: Iterable[tuple[str, str]]) -> None:
+    def __init__(self, routes: Iterable[tuple[str, str]], dice: random.Random | None = None) -> None:
         self._routes = {f"{method} {path}": (method, _template_pattern(path)) for method, path in routes}
+        self._dice = dice or random.Random()  # noqa: S311 (faults, not secrets)
         self._lock = threading.Lock()
         self._plan: list[list[Any]] = []  # [fault, uses left, owner]
         self._buckets: list[_TokenBucket] = []
@@ -212,6 +222,8 @@ class FaultBook:
                     continue
                 route_method, pattern = self._routes[fault.route]
                 if route_method == method and pattern.match(path):
+                    if fault.probability < 1 and self._dice.random() >= fault.probability:
+                        continue  # spared this time
                     entry[1] -= 1
                     if entry[1] == 0:
                         self._plan.remove(entry)

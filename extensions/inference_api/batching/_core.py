@@ -178,9 +178,12 @@ class BatchResult:
         )
 
     @classmethod
-    def from_error(cls, index: int, prediction_id: str | None, error: BaseException | str) -> BatchResult:
+    def from_error(
+        cls, index: int, prediction_id: str | None, error: BaseException | str, retryable: bool | None = None
+    ) -> BatchResult:
         message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-        return cls(index=index, id=prediction_id, status=ERROR, error=message, retryable=is_retryable(error))
+        retryable = is_retryable(error) if retryable is None else retryable
+        return cls(index=index, id=prediction_id, status=ERROR, error=message, retryable=retryable)
 
     def record(self, model: str | None = None, input_hash: int = 0) -> dict[str, Any]:
         """The JSON object of this result in a results file (see the module docstring)."""

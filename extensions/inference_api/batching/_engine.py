@@ -106,6 +106,9 @@ DEFAULT_CONCURRENCY = 32
 # An input answered 429 this many times is given up (status `error`); the limit halves at most
 # once per round, so this takes a server that refuses nearly everything for a long time.
 MAX_RATE_LIMITED_PER_INPUT = 20
+# The first create goes alone (a refused token or model then stops the batch before the second);
+# answered 429 this many times, the others go too.
+PROBE_RATE_LIMITED = 3
 # With ordered=True, how far (in inputs) new work may run ahead of the oldest unfinished input.
 ORDERED_WINDOW_PER_SLOT = 8
 _CANCEL_TIMEOUT = 10.0
@@ -881,7 +884,7 @@ class AsyncBatch:
     def _rate_limited(self, item: _Item, epoch: int, error: RateLimitError, level: int | None) -> BatchResult | None:
         self.stats.rate_limited += 1
         pause = self._limit.on_rate_limited(
-            epoch,
+            epoch if self._probed else -1,  # one create alone: too few to halve the limit for
             time.monotonic(),
             error.retry_after,
             random.random(),  # noqa: S311
@@ -889,9 +892,11 @@ class AsyncBatch:
         )
         self.stats.concurrency = self._limit.allowed
         item.rate_limited += 1
+        if item.rate_limited >= PROBE_RATE_LIMITED:
+            self._probed = True  # the probe tells nothing while it is refused: the others wait no longer
         if item.rate_limited >= MAX_RATE_LIMITED_PER_INPUT:
             return BatchResult.from_error(
-                item.index, item.prediction_id, f"{error}; rate limited {item.rate_limited} times, giving up"
+                item.index, item.prediction_id, f"{error}; rate limited {item.rate_limited} times, giving up", True
             )
         logger.debug("input %d rate limited; every request waits %.2f s", item.index, pause)
         if not self._stopping:

@@ -455,7 +455,7 @@ class AdaptiveLimit:
     DECREASE = 0.5
     INITIAL = 8
     QUIET_ROUNDS = 4
-    MIN_SAMPLES = 48
+    MIN_SAMPLES = 24
     DECAY_AT = 1024  # answers at a level: older ones then weigh half (a server changes)
     LOAD_RATIO = 0.75  # passing less than this share of a lower level's pass rate: load
 

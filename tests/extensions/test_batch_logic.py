@@ -29,6 +29,7 @@ from inference_api.batching._core import (
 )
 from inference_api.errors import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
@@ -317,7 +318,7 @@ def test_fingerprints_are_of_the_content_not_the_spelling() -> None:
 
 
 def test_which_errors_can_pass_next_time_and_which_stop_the_batch() -> None:
-    def status(kind: type[Exception], code: int, detail: object = None) -> Exception:
+    def status(kind: type[APIStatusError], code: int, detail: object = None) -> APIStatusError:
         return kind("refused", status_code=code, detail=detail)
 
     can_pass = [

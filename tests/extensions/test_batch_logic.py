@@ -341,7 +341,7 @@ def test_which_errors_can_pass_next_time_and_which_stop_the_batch() -> None:
         ValueError("x"),
     ]
     assert not any(is_retryable(error) for error in for_good)
-    assert "not JSON" and not is_retryable("input 3 (line 4) is not valid JSON")
+    assert not is_retryable("input 3 (line 4) is not valid JSON")
 
     stops = [
         status(AuthenticationError, 401),

@@ -16,17 +16,48 @@
 - Each result (`BatchResult`) has the input's `index`, the prediction's `id`, `status`,
   `output` and `error`. A failed or canceled prediction is a result like any other; so is an
   error once the client's retry policy has given up (status `error`, the reason in `error`).
-- 429s slow the whole batch: every new request waits out the `Retry-After` (a short backoff
-  when there is none, growing while the refusals go on), and the number of creates sent at once
-  adapts (slow start, then additive increase and multiplicative decrease), so a rate-limited
-  batch converges instead of hammering the server. The predictions in progress stay bounded by
+- 429s caused by load slow the whole batch: every new request waits out the `Retry-After` (a
+  short backoff when there is none, growing while the refusals go on), and the number of
+  creates sent at once adapts (slow start, then additive increase and multiplicative
+  decrease), so a rate-limited batch converges instead of hammering the server. A 429 with
+  `Retry-After` is load; one without is load only when the share of creates refused grows with
+  the number sent at once: refusals at random (the same share at any concurrency) are retried
+  without slowing down (`AdaptiveLimit`). The predictions in progress stay bounded by
   `concurrency` alone: a rate limit is on requests, and a prediction that runs sends none.
-- `output=` a path: the results file (JSON Lines). Each prediction's id is written the moment
-  it is created, and its final state when it has one: each line goes to the operating system
-  with one `write()` at once, nothing is held in the process. Run the same batch
-  with the same file and it resumes: final inputs are not redone and predictions that were
-  running are waited for by id (a get, never a second create). When the batch completes, the
-  file is rewritten (atomically) with one line per input, in input order.
+- What fails every input stops the batch: the first create is sent alone, and a 401 or 403
+  (the token), a 404 (no such model or version) or a 422 about the version (a malformed model
+  ref) stops new creates at once and raises that error once the creates already sent are
+  recorded.
+- `output=` a path: the results file (JSON Lines, one record a line; the format is in `_core`'s
+  docstring). Each prediction's id is written the moment it is created, and its final state
+  when it has one: each line goes to the operating system with one `write()` at once, nothing
+  is held in the process. When the batch completes, the file is rewritten (atomically) with one
+  line per input, in input order. A symbolic link is written through: its target is appended
+  to and replaced, the link stays.
+- Run the same batch with the same file and it resumes, trusting the file only for what it
+  can still vouch for:
+  - succeeded inputs are kept; predictions that were running are waited for by id (a get,
+    never a second create);
+  - inputs whose last result is an error that can pass next time (`BatchResult.retryable`:
+    authentication, rate limit, connection, server error, timeout) are done again;
+  - inputs that failed for good (a failed or canceled prediction, an input refused with 422, a
+    line that is not JSON) are kept, unless their input changed since (then done again: a line
+    fixed since passes now); `retry_failed=True` does them all again;
+  - each line records the model and a fingerprint of its input: a file whose predictions are
+    of another model (another version; `owner/name:version` and `version` are the same) is
+    refused, and so is a file whose predictions were made from inputs other than these, index
+    by index (`ResultsMismatch`). Refused rather than done again: a changed input at a done
+    index almost always means another inputs file or another results file than meant, and
+    doing it again would replace results that cost predictions; refused, nothing is lost and
+    the user picks another `output`. Inputs given as a `Path`, a list or a tuple are checked
+    before anything is sent; an iterator, read once, is checked as it is read, and the batch
+    stops at the first input that differs.
+  - Files written before these keys existed are read as before (their lines are trusted: they
+    cannot be checked), except that their `error` lines without a prediction are done again.
+- A results file that cannot be written (a full disk, a file made read-only) stops new
+  creates at once with `ResultsWriteError`, which names the file; a line cut short is cut back,
+  and a prediction created whose id cannot be written is canceled (a rerun would create its
+  input again).
 - Stopping: `stop()`, leaving the `with` block early, Ctrl-C (sync) or cancelling the task
   (async) stop new creates at once; creates already sent are waited for, so every prediction
   created is in the results file; predictions still running are left running (a later run

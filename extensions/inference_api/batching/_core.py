@@ -376,6 +376,7 @@ class ResultsState:
 
 
 SAME, REDO, OTHER = "same", "redo", "other"
+GATHER, RANDOM, LOAD = "gather", "random", "load"
 
 
 @attrs.frozen
@@ -423,14 +424,15 @@ class AdaptiveLimit:
     rest of its run, while a steady rate limit keeps it near what the server allows.
 
     Load or chance: a 429 with `Retry-After` is load (the server says so). Without it, the
-    answers are counted per level of the limit (`level`: its power of two), and a 429 counts as
-    load only when the creates sent at this level pass less often than at a lower one: past a
-    rate limit, twice the creates sent at once get the same creates through, so the share that
-    passes halves; refusals at random pass the same share at any level. Refusals at random are
-    then no reason to slow down (halving on each made 50% random refusals cost 25 inputs/s
-    where 0% ran 276/s, bench_batch.py): the limit keeps growing. Until a lower level has
-    `MIN_SAMPLES` answers, 429s are taken for load (halving is what gathers them); at a new
-    level, until it has as many, they are not (at most that many creates sent too fast).
+    answers are counted per level of the limit (`level`: its power of two), and compared with
+    the nearest level that has `MIN_SAMPLES` answers (`judge`): past a rate limit, twice the
+    creates sent at once get the same creates through, so the share that passes halves at the
+    higher level; refusals at random pass the same share at any level. Refusals at random are
+    no reason to slow down (halving on each made 50% random refusals cost 25 inputs/s where 0%
+    ran 276/s, bench_batch.py): the limit keeps growing at slow start's pace. While a level has
+    too few answers to judge, its 429s hold the limit (one more a round at most, no decrease):
+    at most `MIN_SAMPLES` answers, a few rounds. With no other level to compare with, a 429 is
+    load: the decrease gathers answers at a lower level.
 
     A 429 taken for load also pauses every new request until its `Retry-After` has passed, so
     that all workers back off together. Without `Retry-After`, halving is the backoff: a pause
@@ -485,18 +487,21 @@ class AdaptiveLimit:
             self._sent[level] /= 2
             self._passed[level] /= 2
 
-    def looks_random(self, level: int) -> bool:
-        """Whether 429s at `level` look like chance, not load (see the class docstring)."""
-        lower = next(
-            (low for low in range(min(level, len(self._sent)) - 1, -1, -1) if self._sent[low] >= self.MIN_SAMPLES), None
-        )
-        if lower is None:
-            return False
+    def judge(self, level: int) -> str:
+        """What 429s without `Retry-After` at `level` say: `GATHER` (too few answers here yet to
+        tell), `RANDOM` (the share that passes is the same as at the nearest level with enough
+        answers, lower ones first) or `LOAD` (fewer pass at the higher of the two, or no other
+        level to compare with: a decrease then gathers one)."""
         if level >= len(self._sent) or self._sent[level] < self.MIN_SAMPLES:
-            return True  # gathering: at most MIN_SAMPLES creates at this level before judging
-        here = self._passed[level] / self._sent[level]
-        below = self._passed[lower] / self._sent[lower]
-        return here >= self.LOAD_RATIO * below
+            return GATHER
+        others = [*range(level - 1, -1, -1), *range(level + 1, len(self._sent))]
+        other = next((each for each in others if self._sent[each] >= self.MIN_SAMPLES), None)
+        if other is None:
+            return LOAD
+        low, high = min(level, other), max(level, other)
+        passed_low = self._passed[low] / self._sent[low]
+        passed_high = self._passed[high] / self._sent[high]
+        return RANDOM if passed_high >= self.LOAD_RATIO * passed_low else LOAD
 
     def on_success(self, level: int | None = None) -> None:
         self._count(level, True)
@@ -513,9 +518,13 @@ class AdaptiveLimit:
         """Record a 429 to a request sent during `sent_in_epoch` (at `level`, for a create; None
         for other requests); returns the seconds to pause from `now`."""
         self._count(level, False)
-        if retry_after is None and level is not None and self.looks_random(level):
+        verdict = LOAD if retry_after is not None or level is None else self.judge(level)
+        if verdict == RANDOM:
             self.random_refusals += 1
             self.threshold = math.inf  # chance: grow as before, at slow start's pace
+            return max(0.0, self.paused_until - now)
+        if verdict == GATHER:  # hold: grow by one a round at most, until this level can be judged
+            self.threshold = min(self.threshold, self.limit)
             return max(0.0, self.paused_until - now)
         if sent_in_epoch == self.epoch:
             self.epoch += 1

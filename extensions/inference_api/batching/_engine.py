@@ -895,6 +895,10 @@ class AsyncBatch:
         assert task is not None
         self._waiting.add(task)
         try:
+            if isinstance(prediction, str) and item.rate_limited:
+                # A poll answered 429 is sent again after a backoff of its own: at once, one input
+                # alone could spend all its tries while the others wait for their first poll.
+                await asyncio.sleep(self._limit.backoff(item.rate_limited, random.random()))  # noqa: S311
             final = await async_wait(self._client, prediction, timeout=self._timeout, poll_interval=self._poll_interval)
         except asyncio.CancelledError:
             if task not in self._interrupted or task.uncancel() > 0:

@@ -274,7 +274,7 @@ def test_a_wrong_token_stops_at_the_first_401_and_the_rerun_does_every_input(
     assert creates(mock_server) == 1, "the first create goes alone: its 401 stops the batch"
     [line] = lines_of(output)
     assert line["status"] == "error" and line["retryable"] is True and "AuthenticationError" in line["error"]
-    assert "AuthenticationError" in err and "wrong-token" not in err
+    assert "AuthenticationError" in err and "wrong-token" not in err + output.read_text()
 
     mock_server.clear_requests()
     assert batch_in_process(mock_server, ECHO, inputs, "-o", output, "--concurrency", "50") == 0

@@ -506,3 +506,27 @@ def test_a_401_stops_the_batch_with_every_create_recorded(mock_server: MockServe
     with pytest.raises(AuthenticationError):
         list(batch(wrong, ECHO, echo_inputs(100), concurrency=20, output=output))
     assert creates(mock_server) == 1 and [line["retryable"] for line in lines_of(output)] == [True]
+
+
+def test_a_compaction_that_cannot_be_written_names_the_file_and_leaves_it_whole(
+    mock_server: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from inference_api.batching import ResultsWriteError
+
+    output = tmp_path / "results.jsonl"
+    late = {"index": 9, "id": "p9", "status": "succeeded", "output": {"n": 9}, "error": None}
+    output.write_text(json.dumps(late) + "\n")  # the run appends before it: the compaction rewrites
+
+    def full(source: str, destination: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(ResultsWriteError, match="cannot compact") as raised:
+        list(batch(client_of(mock_server), ECHO, echo_inputs(10), output=output))
+    assert raised.value.filename == str(output)
+    final = {line["index"]: line["status"] for line in lines_of(output)}  # uncompacted: the last line decides
+    assert final == dict.fromkeys(range(10), "succeeded")
+    assert [path.name for path in tmp_path.iterdir()] == ["results.jsonl"], "no temporary file left"

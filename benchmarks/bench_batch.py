@@ -22,15 +22,19 @@ HTTP, polling and its own overhead.
      each run (short runs, bisection) so that the naive client sees about 30% of its creates
      answered 429, since that share depends on how fast the client is;
    - random refusals: the server answers a random 30% of creates 429 (no `Retry-After`),
-     whatever the load. Nothing avoids them: 1 / (1 - 0.3) = 1.43 creates per input is the
-     floor for any client that finishes every input.
+     whatever the load (the mock server's fault plan, `probability=0.3`). Nothing avoids them:
+     1 / (1 - 0.3) = 1.43 creates per input is the floor for any client that finishes every input.
    Contenders: ours, `async_batch`: 429s pause every worker and the concurrency adapts; naive,
    what users write today: `asyncio.gather` of `async_create` + `async_wait` under a semaphore
    of 200, each call retried by the client's own policy (429 honoured, 4 attempts).
    Printed per input: creates (429s included), the share answered 429, polls, all requests and
    their ratio to the minimum (one create and one poll per input: an echo prediction is final
    at its first poll), inputs lost, seconds (N / R is the floor).
-3. Memory: 100,000 echo inputs read from a file, results written to a file, by `batch` in a
+3. Throughput under random refusals: N echo inputs (default 2,000) at concurrency 200 against
+   a server refusing 0%, 30% and 50% of creates at random (429, no `Retry-After`). Printed per
+   share: inputs/s of ours and naive, and ours' rate as a share of its own rate at 0% (aim: at
+   least 0.5 at 50%: a batch must not take random refusals for load and crawl).
+4. Memory: 100,000 echo inputs read from a file, results written to a file, by `batch` in a
    fresh process; its RSS sampled as results come. Printed: RSS after the first 1,000 results,
    the highest, and the growth.
 """
@@ -41,7 +45,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -89,30 +92,6 @@ class RequestCounter:
         await self.app(scope, receive, counted)
 
 
-class RandomRefusals:
-    """ASGI middleware of the benchmark's server: a random `share` of creates answered 429 (no
-    `Retry-After`), whatever the load: unlike a rate limit, nothing a client does avoids them."""
-
-    def __init__(self, app: Any, share: float) -> None:
-        self.app = app
-        self.share = share
-        self.random = random.Random(11)  # noqa: S311 (a benchmark's dice)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and scope["path"] == "/v1/predictions"
-            and self.random.random() < self.share
-        ):
-            body = b'{"detail":"Too Many Requests"}'
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-            await send({"type": "http.response.start", "status": 429, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-            return
-        await self.app(scope, receive, send)
-
-
 @attrs.frozen
 class Limits:
     """What the benchmark's server does to creates: a rate limit (creates/s, burst), random 429s."""
@@ -132,12 +111,12 @@ def serve(limits: Limits) -> None:
 
     counts: Counter[str] = Counter()
     server = MockServer(tokens=(TOKEN,), speed=SPEED, faults=True, record_requests=False)
-    if limits.refuse_share:
-        server.app.add_middleware(RandomRefusals, share=limits.refuse_share)
     server.app.add_middleware(RequestCounter, counts=counts)  # outermost: sees every answer
     with server:
         if limits.rate:
             server.rate_limit("POST /v1/predictions", limits.rate, burst=limits.burst)
+        if limits.refuse_share:  # refusals at random, whatever the load: nothing a client does avoids them
+            server.fault("POST /v1/predictions", status=429, times=10**9, probability=limits.refuse_share)
         print(server.base_url, flush=True)
         for line in sys.stdin:
             if line.strip() == "counts":
@@ -370,7 +349,48 @@ def bench_rate(count: int, concurrency: int, limits: Limits | None, burst: int) 
         )
 
 
-# --- 3. memory ------------------------------------------------------------------------------------
+# --- 3. throughput under random refusals ---------------------------------------------------------
+
+
+def bench_refusals(count: int, concurrency: int, shares: list[float], rounds: int) -> None:
+    """Inputs/s at each share of random refusals, for ours and naive, in interleaved rounds (the
+    machine's load changes during a run: each round runs every share once); medians, and ours
+    against its own 0% rate."""
+    print(
+        f"\n## random refusals: {count:,} echo inputs at concurrency {concurrency}, 429 without Retry-After "
+        f"({rounds} rounds, medians)"
+    )
+    rates: dict[tuple[str, float], list[float]] = {}
+    creates: dict[float, list[float]] = {}
+    lost: dict[tuple[str, float], list[int]] = {}
+    for _ in range(rounds):
+        for share in shares:
+            for name in ("ours", "naive"):
+                requests, done, seconds = run_limited(name, count, concurrency, Limits(refuse_share=share))
+                rates.setdefault((name, share), []).append(done / seconds)
+                lost.setdefault((name, share), []).append(count - done)
+                if name == "ours":
+                    creates.setdefault(share, []).append(requests.creates / count)
+    print(
+        f"{'refused':>8}{'ours /s':>10}{'naive /s':>10}{'ours vs 0%':>12}{'per round':>24}"
+        f"{'ours creates/input':>20}{'ours lost':>11}{'naive lost':>12}"
+    )
+    base = rates[("ours", shares[0])]
+    for share in shares:
+        ours = rates[("ours", share)]
+        per_round = ", ".join(f"{rate / first:.2f}" for rate, first in zip(ours, base, strict=True))
+        print(
+            f"{share:>8.0%}{statistics.median(ours):>10.0f}{statistics.median(rates[('naive', share)]):>10.0f}"
+            f"{statistics.median(ours) / statistics.median(base):>12.2f}{per_round:>24}"
+            f"{statistics.median(creates[share]):>20.3f}{max(lost[('ours', share)]):>11}"
+            f"{max(lost[('naive', share)]):>12}"
+        )
+    print(
+        f"aim: ours at {shares[-1]:.0%} >= 0.50 of ours at {shares[0]:.0%} (median; per round: the same round's rates)"
+    )
+
+
+# --- 4. memory ------------------------------------------------------------------------------------
 
 
 def rss_mb() -> float:
@@ -421,7 +441,7 @@ def bench_memory(count: int, concurrency: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default="speed,rate,memory")
+    parser.add_argument("--only", default="speed,rate,refusals,memory")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--count", type=int, default=10_000, help="inputs of the speed benchmark")
     parser.add_argument("--rate-count", type=int, default=3_000, help="inputs of the rate-limit benchmark")
@@ -435,6 +455,12 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=20)
     parser.add_argument("--refuse-share", type=float, default=0.3, help="the random case: share of creates refused")
     parser.add_argument("--random-count", type=int, default=1_000, help="inputs of the random-429 case")
+    parser.add_argument(
+        "--refusals-count", type=int, default=2_000, help="inputs of the throughput-under-refusals case"
+    )
+    parser.add_argument(
+        "--refusal-shares", default="0,0.3,0.5", help="shares of creates refused at random, one run each"
+    )
     parser.add_argument("--rate", type=float, default=0.0, help=argparse.SUPPRESS)  # for --serve
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-run", nargs=4, help=argparse.SUPPRESS)
@@ -456,6 +482,9 @@ def main() -> None:
             bench_rate(args.rate_count, args.concurrency, limits, args.burst)
         if args.refuse_share:
             bench_rate(args.random_count, args.concurrency, Limits(refuse_share=args.refuse_share), args.burst)
+    if "refusals" in chosen:
+        shares = [float(share) for share in args.refusal_shares.split(",")]
+        bench_refusals(args.refusals_count, args.concurrency, shares, args.rounds)
     if "memory" in chosen:
         bench_memory(args.memory_count, args.concurrency)
 

@@ -20,6 +20,8 @@ A fault that no HTTP server could send (a 1xx status; a body on 204 or 304) is r
     cut_after_events=K                           event streams: end the body cleanly after K events (no `done`)
     close_mid_body                               drop the connection half-way through the body (after K events
                                                  of a stream when `cut_after_events` is also given)
+    probability=P                                each matching request gets the fault with probability P (0-1),
+                                                 whatever the load: refusals at random; one it spares uses no `times`
 
 A `RateLimit` is a standing plan instead: requests to its route beyond `per_second` (a token bucket
 of `burst` requests) get 429 with a `Retry-After`, as a rate-limited service answers.
@@ -30,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import random
 import re
 import threading
 import time
@@ -67,6 +70,11 @@ def _not_negative(instance: object, attribute: attrs.Attribute[float], value: fl
         raise ValueError(f"{attribute.name} must not be negative")
 
 
+def _probability(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0 < value <= 1:
+        raise ValueError(f"{attribute.name} must be more than 0 and at most 1")
+
+
 def _header_value(instance: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
     # It goes into a response header as latin-1; a line break would end the header early.
     if value is not None and not all(" " <= character <= "~" for character in value):
@@ -97,6 +105,7 @@ class Fault:
     delay: float = attrs.field(default=0.0, validator=_typed((int, float), _not_negative))
     cut_after_events: int | None = attrs.field(default=None, validator=_optional(int, _not_negative))
     close_mid_body: bool = attrs.field(default=False, validator=_typed(bool))
+    probability: float = attrs.field(default=1.0, validator=_typed((int, float), _probability))
 
     def __attrs_post_init__(self) -> None:
         if self.status in BODILESS_STATUSES and (self.body is not None or self.malformed_json or self.close_mid_body):
@@ -178,9 +187,12 @@ class FaultBook:
     `max_plans` faults waiting; in-process plans are not limited.
     """
 
-    def __init__(self, routes: Iterable[tuple[str, str]], max_plans: int = MAX_FAULT_PLANS) -> None:
+    def __init__(
+        self, routes: Iterable[tuple[str, str]], max_plans: int = MAX_FAULT_PLANS, dice: random.Random | None = None
+    ) -> None:
         self._routes = {f"{method} {path}": (method, _template_pattern(path)) for method, path in routes}
         self.max_plans = max_plans
+        self._dice = dice or random.Random()  # noqa: S311 (faults, not secrets)
         self._lock = threading.Lock()
         # owner -> route -> [[order, fault, uses left], ...]; `order` keeps the planning order across routes.
         self._plans: dict[str | None, dict[str, deque[list[Any]]]] = {}
@@ -246,6 +258,9 @@ class FaultBook:
                 return None
             planner, route, queue = first
             entry = queue[0]
+            fault: Fault = entry[1]
+            if fault.probability < 1 and self._dice.random() >= fault.probability:
+                return None  # spared this time: it uses none of its times
             entry[2] -= 1
             if entry[2] == 0:
                 queue.popleft()
@@ -254,7 +269,6 @@ class FaultBook:
                     del self._plans[planner][route]
                     if not self._plans[planner]:
                         del self._plans[planner], self._planned[planner]
-            fault: Fault = entry[1]
             return fault
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
+from collections.abc import Callable
 
 import pytest
 
 from inference_api._retry import Failure, RetryPolicy
 from inference_api.batching._core import (
+    OTHER,
     PAUSE_BASE,
+    REDO,
+    SAME,
     AdaptiveLimit,
     BatchResult,
     IndexSet,
@@ -16,7 +21,24 @@ from inference_api.batching._core import (
     InvalidResultsFile,
     RateLimitsToCaller,
     ResultsState,
+    fingerprint,
+    fingerprint_value,
+    is_retryable,
     parse_record,
+    refuses_every_input,
+)
+from inference_api.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnprocessableEntityError,
+    WaitTimeoutError,
 )
 
 
@@ -106,6 +128,45 @@ def test_rate_limits_to_caller_keeps_every_other_rule_of_the_policy() -> None:
     assert not policy.decide(attempt=1, idempotent=False, failure=Failure.TIMEOUT, rand=0.0).retry
 
 
+def run_rounds(limit: AdaptiveLimit, refused: Callable[[int], float], rounds: int, seed: int = 3) -> list[int]:
+    """Send `allowed` creates a round; each is refused with probability `refused(allowed)`; the
+    limit after each round."""
+    dice = random.Random(seed)
+    seen = []
+    for _ in range(rounds):
+        epoch, level, sent = limit.epoch, limit.level, limit.allowed
+        for _ in range(sent):
+            if dice.random() < refused(sent):
+                limit.on_rate_limited(epoch, now=0.0, retry_after=None, rand=0.5, level=level)
+            else:
+                limit.on_success(level)
+        seen.append(limit.allowed)
+    return seen
+
+
+def test_refusals_at_random_do_not_hold_the_limit_down() -> None:
+    # Half the creates refused whatever the load: halving on each refused round held it near 1.
+    limit = AdaptiveLimit(maximum=200)
+    seen = run_rounds(limit, lambda sent: 0.5, rounds=200)
+    assert min(seen[-50:]) > 100, seen
+    assert limit.random_refusals > 0
+
+
+def test_refusals_that_grow_with_the_load_still_halve_it() -> None:
+    # A server that takes 16 creates at once and refuses the rest, without Retry-After.
+    limit = AdaptiveLimit(maximum=200)
+    seen = run_rounds(limit, lambda sent: max(0.0, 1 - 16 / sent), rounds=300)
+    assert max(seen[-100:]) <= 64 and sum(seen[-100:]) / 100 < 40, seen
+
+
+def test_a_429_with_retry_after_is_load_whatever_was_seen_before() -> None:
+    limit = AdaptiveLimit(maximum=200)
+    run_rounds(limit, lambda sent: 0.5, rounds=200)
+    before = limit.allowed
+    pause = limit.on_rate_limited(limit.epoch, now=5.0, retry_after=1.5, rand=0.5, level=limit.level)
+    assert pause == 1.5 and limit.allowed == before // 2
+
+
 # --- records and the results file state -------------------------------------------------------------
 
 
@@ -131,7 +192,7 @@ def test_results_state_keeps_the_last_line_of_each_index() -> None:
         record(0, "a", "starting"),
         record(1, "b", "starting"),
         record(0, "a", "succeeded", {"x": 1}),
-        record(2, None, "error"),  # the create was refused: final
+        {**record(2, None, "error"), "retryable": False},  # the create was refused (422): final
         record(3, "d", "starting"),
         record(3, "d", "error"),  # gave up waiting: the prediction exists, wait for it again
         record(4, "e", "failed"),
@@ -159,14 +220,17 @@ def test_index_set_is_a_set_of_whole_numbers() -> None:
     assert 8 not in indexes and len(indexes) == 3
 
 
-def test_batch_result_records_have_the_five_fields() -> None:
+def test_batch_result_records_have_their_fields() -> None:
     result = BatchResult.from_error(4, None, ValueError("bad input"))
-    assert result.record() == {
+    assert result.record("acme/echo:v1", 0xAB) == {
         "index": 4,
         "id": None,
         "status": "error",
         "output": None,
         "error": "ValueError: bad input",
+        "retryable": False,
+        "model": "acme/echo:v1",
+        "input_hash": "00000000000000ab",
     }
     assert not result.succeeded
 
@@ -195,3 +259,97 @@ def test_in_order_with_nothing_skipped_is_the_identity_on_sorted_input() -> None
     order = InOrder(skip=lambda index: False)
     out = [r.index for i in (1, 0, 3, 2, 5, 4) for r in order.add(result(i))]
     assert out == [0, 1, 2, 3, 4, 5]
+
+
+# --- reruns: what is done again --------------------------------------------------------------------
+
+
+def line(index: int, prediction_id: str | None, status: str, **fields: object) -> dict[str, object]:
+    return {**record(index, prediction_id, status), **fields}
+
+
+def test_errors_that_can_pass_are_done_again_and_those_for_good_are_kept() -> None:
+    state = ResultsState(model="acme/echo:v1")
+    state.add(line(0, None, "error", retryable=True, input_hash="00000000000000aa"))  # a 401, a 503
+    state.add(line(1, None, "error", retryable=False, input_hash="00000000000000bb"))  # a 422
+    state.add(line(2, None, "error"))  # a line from before `retryable`: cannot say, done again
+    state.add(line(3, "d", "failed", input_hash="00000000000000dd"))
+    state.add(line(4, "e", "canceled"))
+    state.add(line(5, "f", "succeeded", input_hash="00000000000000ff"))
+    assert sorted(i for i in range(6) if i in state.redo) == [0, 2]
+    assert sorted(i for i in range(6) if i in state.done) == [1, 3, 4, 5]
+    assert state.counts == {"error": 1, "failed": 1, "canceled": 1, "succeeded": 1}
+
+    # The 422'd input changed: done again; the same input: kept.
+    assert state.compare(1, 0xBB) == SAME and 1 in state.done
+    assert state.compare(1, 0xBC) == REDO and 1 in state.redo and 1 not in state.done
+    assert state.counts["error"] == 0
+    # A prediction made from another input: these results belong to other inputs.
+    assert state.compare(5, 0xF0) == OTHER and state.compare(3, 0xD0) == OTHER
+    assert state.compare(5, 0xFF) == SAME and state.compare(4, 0x1234) == SAME, "no fingerprint: trusted"
+    assert state.compare(99, 0x1) == SAME, "no line for it"
+
+
+def test_retry_failed_does_every_failure_again() -> None:
+    state = ResultsState(retry_failed=True)
+    for index, (prediction_id, status) in enumerate(
+        [(None, "error"), ("b", "failed"), ("c", "canceled"), ("d", "succeeded"), ("e", "starting")]
+    ):
+        state.add(line(index, prediction_id, status, retryable=False))
+    assert sorted(i for i in range(5) if i in state.redo) == [0, 1, 2]
+    assert sorted(i for i in range(5) if i in state.done) == [3] and state.in_flight == {4: "e"}
+
+
+def test_another_model_is_found_among_predictions_and_its_refusals_are_done_again() -> None:
+    state = ResultsState(model="acme/echo:v2")
+    state.add(line(0, None, "error", retryable=False, model="acme/echo:v1"))  # its 404: no prediction
+    assert state.other_model is None and 0 in state.redo, "another model's refusal is done again"
+    state.add(line(1, "b", "succeeded", model="v2"))  # the same version, named another way
+    assert state.other_model is None
+    state.add(line(2, "c", "succeeded", model="acme/echo:v1"))
+    assert state.other_model == "acme/echo:v1"
+
+
+def test_fingerprints_are_of_the_content_not_the_spelling() -> None:
+    assert fingerprint_value({"a": 1, "b": [1, 2]}) == fingerprint_value({"b": [1, 2], "a": 1})
+    assert fingerprint_value({"a": 1}) != fingerprint_value({"a": 2})
+    assert fingerprint(b'{"a": 1}') != fingerprint(b'{"a":  1}'), "a file's line: its bytes"
+    assert all(fingerprint(bytes([n])) != 0 for n in range(256)), "0 means not known"
+
+
+def test_which_errors_can_pass_next_time_and_which_stop_the_batch() -> None:
+    def status(kind: type[APIStatusError], code: int, detail: object = None) -> APIStatusError:
+        return kind("refused", status_code=code, detail=detail)
+
+    can_pass = [
+        status(AuthenticationError, 401),
+        status(PermissionDeniedError, 403),
+        status(RateLimitError, 429),
+        status(ServerError, 503),
+        APIConnectionError("reset"),
+        APITimeoutError("slow"),
+        WaitTimeoutError("waited", prediction=None),
+    ]
+    assert all(is_retryable(error) for error in can_pass)
+    version_refused = status(UnprocessableEntityError, 422, [{"loc": ["body", "version"], "msg": "bad"}])
+    input_refused = status(UnprocessableEntityError, 422, [{"loc": ["body", "input", "prompt"], "msg": "missing"}])
+    for_good = [
+        input_refused,
+        version_refused,
+        status(BadRequestError, 400),
+        status(NotFoundError, 404),
+        ValueError("x"),
+    ]
+    assert not any(is_retryable(error) for error in for_good)
+    assert not is_retryable("input 3 (line 4) is not valid JSON")
+
+    stops = [
+        status(AuthenticationError, 401),
+        status(PermissionDeniedError, 403),
+        status(NotFoundError, 404),
+        version_refused,
+    ]
+    assert all(refuses_every_input(error) for error in stops)
+    assert not any(
+        refuses_every_input(error) for error in (input_refused, status(ServerError, 500), APIConnectionError("x"))
+    )

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from inference_api import AsyncBatch, BatchResult, async_batch, batch, connect, get
-from inference_api.batching import InvalidResultsFile
+from inference_api.batching import InvalidResultsFile, ResultsMismatch
 from inference_api.connection import InferenceClient
 from inference_api_client import AuthenticatedClient
 from inference_api_mock.models import ECHO, FAIL, FAIL_MESSAGE, LLAMA
@@ -221,7 +221,9 @@ def test_the_results_file_holds_one_final_line_per_input_in_input_order(
     list(batch(client_of(mock_server), ECHO, echo_inputs(80), concurrency=16, output=output))
     lines = lines_of(output)
     assert [line["index"] for line in lines] == list(range(80))
-    assert all(set(line) == {"index", "id", "status", "output", "error"} for line in lines)
+    keys = {"index", "id", "status", "output", "error", "retryable", "model", "input_hash"}
+    assert all(set(line) == keys and line["model"] == ECHO for line in lines)
+    assert len({line["input_hash"] for line in lines}) == 80, "each input its own fingerprint"
     assert all(line["status"] == "succeeded" and line["output"] == {"n": line["index"]} for line in lines)
     mock_server.clear_requests()
     again = batch(client_of(mock_server), ECHO, echo_inputs(80), output=output)
@@ -410,3 +412,122 @@ def test_ctrl_c_while_iterating_stops_the_batch_and_records_every_create(slow: M
     lines = lines_of(output)
     assert len({line["id"] for line in lines}) == creates(slow) > 0
     assert creates(slow) < 60, "no create after Ctrl-C"
+
+
+# --- reruns ----------------------------------------------------------------------------------------
+
+
+def test_retry_failed_redoes_failed_predictions_and_a_plain_rerun_keeps_them(
+    mock_server: MockServer, tmp_path: Path
+) -> None:
+    output = tmp_path / "results.jsonl"
+    client = client_of(mock_server)
+    assert [result.status for result in batch(client, FAIL, [{"a": 1}, {"a": 2}], output=output)] == ["failed"] * 2
+    again = batch(client, FAIL, [{"a": 1}, {"a": 2}], output=output)
+    assert list(again) == [] and again.stats.previously_failed == 2 and creates(mock_server) == 2
+    redone = batch(client, FAIL, [{"a": 1}, {"a": 2}], output=output, retry_failed=True)
+    assert len(list(redone)) == 2 and redone.stats.retried == 2 and creates(mock_server) == 4
+
+
+@pytest.mark.anyio
+async def test_async_batch_retries_errors_that_can_pass(mock_server: MockServer, tmp_path: Path) -> None:
+    output = tmp_path / "results.jsonl"
+    mock_server.fault(CREATE, status=502, times=3)
+    async with connect(mock_server.token, mock_server.base_url) as client:
+        async with async_batch(client, ECHO, echo_inputs(10), concurrency=1, output=output) as first:
+            errors = [result async for result in first if not result.succeeded]
+        assert len(errors) == 3 and all(result.retryable for result in errors)
+        async with async_batch(client, ECHO, echo_inputs(10), output=output) as second:
+            redone = [result async for result in second]
+    assert sorted(result.index for result in redone) == sorted(result.index for result in errors)
+    assert all(result.succeeded for result in redone) and second.stats.retried == 3
+
+
+def test_a_list_of_other_inputs_is_refused_before_anything_is_sent(mock_server: MockServer, tmp_path: Path) -> None:
+    output = tmp_path / "results.jsonl"
+    client = client_of(mock_server)
+    list(batch(client, ECHO, echo_inputs(20), output=output))
+    before = output.read_bytes()
+    mock_server.clear_requests()
+    edited = echo_inputs(20)
+    edited[7] = {"n": 700}
+    with pytest.raises(ResultsMismatch, match=r"1 input\(s\) differ .*index 7\)"):
+        list(batch(client, ECHO, [*edited, {"n": 20}], output=output))
+    assert output.read_bytes() == before and mock_server.requests == []
+    assert list(batch(client, ECHO, [{"n": n} for n in range(20)], output=output)) == [], "the same inputs: kept"
+
+
+def test_an_iterator_of_other_inputs_stops_the_batch_where_they_differ(mock_server: MockServer, tmp_path: Path) -> None:
+    output = tmp_path / "results.jsonl"
+    client = client_of(mock_server)
+    list(batch(client, ECHO, echo_inputs(10), output=output))
+    before = lines_of(output)
+
+    def inputs() -> Iterator[dict[str, int]]:  # read once: checked as it is read
+        yield from echo_inputs(5)
+        yield {"n": 555}
+        yield from ({"n": n} for n in range(6, 30))
+
+    with pytest.raises(ResultsMismatch, match=r"index 5\)"):
+        list(batch(client, ECHO, inputs(), output=output))
+    assert lines_of(output) == before, "nothing of the first results lost"
+
+
+def test_another_model_is_refused_before_anything_is_sent(mock_server: MockServer, tmp_path: Path) -> None:
+    output = tmp_path / "results.jsonl"
+    client = client_of(mock_server)
+    list(batch(client, ECHO, echo_inputs(3), output=output))
+    before = output.read_bytes()
+    mock_server.clear_requests()
+    with pytest.raises(ResultsMismatch, match=f"results of model {ECHO}, and this run's model is {FAIL}"):
+        list(batch(client, FAIL, echo_inputs(3), output=output))
+    assert output.read_bytes() == before and mock_server.requests == []
+
+
+def test_results_files_written_before_fingerprints_are_read_and_their_errors_redone(
+    mock_server: MockServer, tmp_path: Path
+) -> None:
+    output = tmp_path / "results.jsonl"
+    old = [
+        {"index": 0, "id": "p0", "status": "succeeded", "output": {"n": 0}, "error": None},
+        {"index": 1, "id": None, "status": "error", "output": None, "error": "AuthenticationError: 401"},
+    ]
+    output.write_text("".join(json.dumps(line) + "\n" for line in old))
+    results = list(batch(client_of(mock_server), ECHO, [{"n": 0, "edited": True}, {"n": 1}, {"n": 2}], output=output))
+    assert sorted(result.index for result in results) == [1, 2], "the old success is trusted, its error redone"
+    lines = lines_of(output)
+    assert lines[0] == old[0] and lines[1]["status"] == "succeeded" and lines[1]["input_hash"]
+
+
+def test_a_401_stops_the_batch_with_every_create_recorded(mock_server: MockServer, tmp_path: Path) -> None:
+    from inference_api.errors import AuthenticationError
+
+    output = tmp_path / "results.jsonl"
+    wrong = connect("wrong-token", mock_server.base_url)
+    with pytest.raises(AuthenticationError):
+        list(batch(wrong, ECHO, echo_inputs(100), concurrency=20, output=output))
+    assert creates(mock_server) == 1 and [line["retryable"] for line in lines_of(output)] == [True]
+
+
+def test_a_compaction_that_cannot_be_written_names_the_file_and_leaves_it_whole(
+    mock_server: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from inference_api.batching import ResultsWriteError
+
+    output = tmp_path / "results.jsonl"
+    late = {"index": 9, "id": "p9", "status": "succeeded", "output": {"n": 9}, "error": None}
+    output.write_text(json.dumps(late) + "\n")  # the run appends before it: the compaction rewrites
+
+    def full(source: str, destination: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(ResultsWriteError, match="cannot compact") as raised:
+        list(batch(client_of(mock_server), ECHO, echo_inputs(10), output=output))
+    assert raised.value.filename == str(output)
+    final = {line["index"]: line["status"] for line in lines_of(output)}  # uncompacted: the last line decides
+    assert final == dict.fromkeys(range(10), "succeeded")
+    assert [path.name for path in tmp_path.iterdir()] == ["results.jsonl"], "no temporary file left"

@@ -18,7 +18,7 @@ import ray
 from inference_api import create
 from inference_api.batching.ray import ray_batch
 from inference_api.connection import connect
-from inference_api_mock.models import ECHO, LLAMA
+from inference_api_mock.models import ECHO, FAIL, LLAMA
 from inference_api_mock.testing import MockServer
 
 
@@ -91,3 +91,33 @@ def test_bad_arguments_are_refused_before_ray_starts(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="no such input file"):
         ray_batch(ECHO, tmp_path / "in.jsonl", tmp_path / "out.jsonl", token="t")
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_failed_inputs_are_kept_and_retry_failed_does_them_again(
+    ray_cluster: None, mock_server: MockServer, tmp_path: Path
+) -> None:
+    inputs = write_inputs(tmp_path / "inputs.jsonl", 6)
+    output = tmp_path / "results.jsonl"
+    options: dict[str, Any] = {"workers": 2, "token": mock_server.token, "base_url": mock_server.base_url}
+    assert ray_batch(FAIL, inputs, output, **options).failed == 6
+    again = ray_batch(FAIL, inputs, output, **options)
+    assert (again.previously_done, again.created, creates(mock_server)) == (6, 0, 6)
+    redone = ray_batch(FAIL, inputs, output, retry_failed=True, **options)
+    assert redone.created == 6 and creates(mock_server) == 12
+    assert [line["status"] for line in lines_of(output)] == ["failed"] * 6
+
+
+def test_another_model_or_other_inputs_are_refused_before_ray_starts(mock_server: MockServer, tmp_path: Path) -> None:
+    from inference_api.batching import ResultsMismatch
+
+    inputs = write_inputs(tmp_path / "inputs.jsonl", 3)
+    output = tmp_path / "results.jsonl"
+    line = {"index": 0, "id": "p0", "status": "succeeded", "output": {"n": 0}, "error": None, "model": ECHO}
+    output.write_text(json.dumps(line | {"input_hash": "0123456789abcdef"}) + "\n")
+    before = output.read_bytes()
+    options: dict[str, Any] = {"token": mock_server.token, "base_url": mock_server.base_url}
+    with pytest.raises(ResultsMismatch, match=f"results of model {ECHO}"):
+        ray_batch(FAIL, inputs, output, **options)
+    with pytest.raises(ResultsMismatch, match="other inputs"):
+        ray_batch(ECHO, inputs, output, **options)
+    assert output.read_bytes() == before and mock_server.requests == []

@@ -231,3 +231,33 @@ def test_the_request_log_keeps_each_owner_apart() -> None:
     assert [r.path for r in log.snapshot()] == ["/a", "/none2", "/none3", "/none4", "/b"], "in arrival order"
     log.clear("a")
     assert log.snapshot("a") == [] and len(log.snapshot()) == 4
+
+
+def test_a_fault_with_a_probability_hits_that_share_of_requests_at_random() -> None:
+    import random
+
+    book = FaultBook(load_spec().route_templates(), dice=random.Random(7))
+    book.add(Fault(route=GET_ROUTE, status=429, times=10_000, probability=0.5))
+    hits = [book.take("GET", f"/v1/predictions/p{n}") is not None for n in range(2000)]
+    assert 900 <= sum(hits) <= 1100, "about half"
+    assert hits[:40] != [hits[0]] * 40, "spread at random, not in a run"
+    book.add(Fault(route="POST /v1/predictions", status=500, times=3, probability=0.25))
+    taken = 0
+    for _ in range(1000):
+        taken += book.take("POST", "/v1/predictions") is not None
+    assert taken == 3, "a request it spares uses none of its times"
+    for bad in (0, 1.5, -0.1):
+        with pytest.raises(ValueError, match="probability"):
+            Fault(route=GET_ROUTE, status=429, probability=bad)
+
+
+def test_a_probability_fault_over_http(server: MockServer, client: httpx.Client) -> None:
+    planned = client.post(
+        "/_mock/faults", json={"route": "POST /v1/predictions", "status": 429, "times": 1000, "probability": 0.5}
+    )
+    assert planned.status_code == 201 and planned.json()["data"]["probability"] == 0.5
+    statuses = [
+        client.post("/v1/predictions", json={"version": ECHO.split(":")[1], "input": {}}).status_code for _ in range(60)
+    ]
+    client.delete("/_mock/faults")
+    assert set(statuses) == {201, 429}

@@ -5,7 +5,18 @@
 - `ray`: the same batch fanned out over Ray worker processes (the `ray` extra).
 """
 
-from ._engine import AsyncBatch, Batch, BatchResult, BatchStats, InvalidResultsFile, async_batch, batch, count_lines
+from ._engine import (
+    AsyncBatch,
+    Batch,
+    BatchResult,
+    BatchStats,
+    InvalidResultsFile,
+    ResultsMismatch,
+    ResultsWriteError,
+    async_batch,
+    batch,
+    count_lines,
+)
 
 __all__ = [
     "AsyncBatch",
@@ -13,6 +24,8 @@ __all__ = [
     "BatchResult",
     "BatchStats",
     "InvalidResultsFile",
+    "ResultsMismatch",
+    "ResultsWriteError",
     "async_batch",
     "batch",
     "count_lines",

@@ -16,17 +16,48 @@
 - Each result (`BatchResult`) has the input's `index`, the prediction's `id`, `status`,
   `output` and `error`. A failed or canceled prediction is a result like any other; so is an
   error once the client's retry policy has given up (status `error`, the reason in `error`).
-- 429s slow the whole batch: every new request waits out the `Retry-After` (a short backoff
-  when there is none, growing while the refusals go on), and the number of creates sent at once
-  adapts (slow start, then additive increase and multiplicative decrease), so a rate-limited
-  batch converges instead of hammering the server. The predictions in progress stay bounded by
+- 429s caused by load slow the whole batch: every new request waits out the `Retry-After` (a
+  short backoff when there is none, growing while the refusals go on), and the number of
+  creates sent at once adapts (slow start, then additive increase and multiplicative
+  decrease), so a rate-limited batch converges instead of hammering the server. A 429 with
+  `Retry-After` is load; one without is load only when the share of creates refused grows with
+  the number sent at once: refusals at random (the same share at any concurrency) are retried
+  without slowing down (`AdaptiveLimit`). The predictions in progress stay bounded by
   `concurrency` alone: a rate limit is on requests, and a prediction that runs sends none.
-- `output=` a path: the results file (JSON Lines). Each prediction's id is written the moment
-  it is created, and its final state when it has one: each line goes to the operating system
-  with one `write()` at once, nothing is held in the process. Run the same batch
-  with the same file and it resumes: final inputs are not redone and predictions that were
-  running are waited for by id (a get, never a second create). When the batch completes, the
-  file is rewritten (atomically) with one line per input, in input order.
+- What fails every input stops the batch: the first create is sent alone, and a 401 or 403
+  (the token), a 404 (no such model or version) or a 422 about the version (a malformed model
+  ref) stops new creates at once and raises that error once the creates already sent are
+  recorded.
+- `output=` a path: the results file (JSON Lines, one record a line; the format is in `_core`'s
+  docstring). Each prediction's id is written the moment it is created, and its final state
+  when it has one: each line goes to the operating system with one `write()` at once, nothing
+  is held in the process. When the batch completes, the file is rewritten (atomically) with one
+  line per input, in input order. A symbolic link is written through: its target is appended
+  to and replaced, the link stays.
+- Run the same batch with the same file and it resumes, trusting the file only for what it
+  can still vouch for:
+  - succeeded inputs are kept; predictions that were running are waited for by id (a get,
+    never a second create);
+  - inputs whose last result is an error that can pass next time (`BatchResult.retryable`:
+    authentication, rate limit, connection, server error, timeout) are done again;
+  - inputs that failed for good (a failed or canceled prediction, an input refused with 422, a
+    line that is not JSON) are kept, unless their input changed since (then done again: a line
+    fixed since passes now); `retry_failed=True` does them all again;
+  - each line records the model and a fingerprint of its input: a file whose predictions are
+    of another model (another version; `owner/name:version` and `version` are the same) is
+    refused, and so is a file whose predictions were made from inputs other than these, index
+    by index (`ResultsMismatch`). Refused rather than done again: a changed input at a done
+    index almost always means another inputs file or another results file than meant, and
+    doing it again would replace results that cost predictions; refused, nothing is lost and
+    the user picks another `output`. Inputs given as a `Path`, a list or a tuple are checked
+    before anything is sent; an iterator, read once, is checked as it is read, and the batch
+    stops at the first input that differs.
+  - Files written before these keys existed are read as before (their lines are trusted: they
+    cannot be checked), except that their `error` lines without a prediction are done again.
+- A results file that cannot be written (a full disk, a file made read-only) stops new
+  creates at once with `ResultsWriteError`, which names the file; a line cut short is cut back,
+  and a prediction created whose id cannot be written is canceled (a rerun would create its
+  input again).
 - Stopping: `stop()`, leaving the `with` block early, Ctrl-C (sync) or cancelling the task
   (async) stop new creates at once; creates already sent are waited for, so every prediction
   created is in the results file; predictions still running are left running (a later run
@@ -52,7 +83,7 @@ import tempfile
 import time
 from array import array
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
@@ -70,15 +101,21 @@ from ..connection import InferenceClient
 from ..errors import APIError, PredictionError, RateLimitError, WaitTimeoutError
 from ..waiting import DEFAULT_WAIT_TIMEOUT, async_wait
 from ._core import (
+    OTHER,
     PAUSE_BASE,
+    REDO,
     AdaptiveLimit,
     BatchResult,
     InOrder,
     InvalidResultsFile,
     RateLimitsToCaller,
+    ResultsMismatch,
     ResultsState,
     creation_record,
+    fingerprint,
+    fingerprint_value,
     parse_record,
+    refuses_every_input,
 )
 
 __all__ = [
@@ -87,6 +124,8 @@ __all__ = [
     "BatchResult",
     "BatchStats",
     "InvalidResultsFile",
+    "ResultsMismatch",
+    "ResultsWriteError",
     "async_batch",
     "batch",
     "count_lines",
@@ -98,6 +137,9 @@ DEFAULT_CONCURRENCY = 32
 # An input answered 429 this many times is given up (status `error`); the limit halves at most
 # once per round, so this takes a server that refuses nearly everything for a long time.
 MAX_RATE_LIMITED_PER_INPUT = 20
+# The first create goes alone (a refused token or model then stops the batch before the second);
+# answered 429 this many times, the others go too.
+PROBE_RATE_LIMITED = 3
 # With ordered=True, how far (in inputs) new work may run ahead of the oldest unfinished input.
 ORDERED_WINDOW_PER_SLOT = 8
 _CANCEL_TIMEOUT = 10.0
@@ -118,6 +160,7 @@ class _Item:
     payload: Any = None
     prediction_id: str | None = None
     rate_limited: int = 0
+    input_hash: int = 0  # its fingerprint, for the results file (0 when nothing is recorded)
 
 
 @attrs.define
@@ -125,10 +168,12 @@ class BatchStats:
     """Counts for progress displays; `total` is None when the number of inputs is not known."""
 
     total: int | None = None
-    previously_done: int = 0  # final in the results file before this run: not redone
+    previously_done: int = 0  # final in the results file before this run and kept: not redone
     previously_failed: int = 0  # of those, the ones that did not succeed
+    retried: int = 0  # final in the results file, ended in error (or failed: retry_failed), done again
     succeeded: int = 0
     failed: int = 0  # failed and canceled predictions, and `error` results
+    retryable: int = 0  # of those, `error` results that can pass next time: a rerun does them again
     in_progress: int = 0
     created: int = 0
     reattached: int = 0
@@ -140,6 +185,10 @@ class BatchStats:
     def done(self) -> int:
         """Inputs finished in this run."""
         return self.succeeded + self.failed
+
+    @property
+    def previously_succeeded(self) -> int:
+        return self.previously_done - self.previously_failed
 
 
 # --- reading inputs -------------------------------------------------------------------------------
@@ -158,28 +207,91 @@ def _parse_input_line(line: bytes, index: int) -> Any:
     return value
 
 
-def _file_inputs(path: Path, wanted: Callable[[int], bool]) -> Iterator[tuple[int, Any]]:
+Check = Callable[[int, int], None]  # an input's index and fingerprint, compared with the results file's
+
+
+def _no_check(index: int, input_hash: int) -> None:
+    return None
+
+
+def _file_inputs(
+    path: Path, wanted: Callable[[int], bool], check: Check, hashed: bool
+) -> Iterator[tuple[int, Any, int]]:
     """The lines of a JSON Lines file, parsed one at a time; lines not `wanted` are not parsed."""
     with path.open("rb") as lines:
         for index, line in enumerate(lines):
+            input_hash = fingerprint(line.strip()) if hashed else 0
+            check(index, input_hash)
             if wanted(index):
-                yield index, _parse_input_line(line, index)
+                yield index, _parse_input_line(line, index), input_hash
 
 
-def _iterable_inputs(inputs: Iterable[ModelInput], wanted: Callable[[int], bool]) -> Iterator[tuple[int, Any]]:
+def _input_fingerprint(value: Any) -> int:
+    if not isinstance(value, dict) and callable(getattr(value, "to_dict", None)):
+        value = value.to_dict()  # a typed input model: the same input as its dict
+    return fingerprint_value(value)
+
+
+def _iterable_inputs(
+    inputs: Iterable[ModelInput], wanted: Callable[[int], bool], check: Check, hashed: bool
+) -> Iterator[tuple[int, Any, int]]:
     for index, value in enumerate(inputs):
+        input_hash = _input_fingerprint(value) if hashed else 0
+        check(index, input_hash)
         if wanted(index):
-            yield index, value
+            yield index, value, input_hash
 
 
 async def _async_iterable_inputs(
-    inputs: AsyncIterable[ModelInput], wanted: Callable[[int], bool]
-) -> AsyncIterator[tuple[int, Any]]:
+    inputs: AsyncIterable[ModelInput], wanted: Callable[[int], bool], check: Check, hashed: bool
+) -> AsyncIterator[tuple[int, Any, int]]:
     index = 0
     async for value in inputs:
+        input_hash = _input_fingerprint(value) if hashed else 0
+        check(index, input_hash)
         if wanted(index):
-            yield index, value
+            yield index, value, input_hash
         index += 1
+
+
+def _fingerprints(inputs: Path | Sequence[ModelInput]) -> Iterator[tuple[int, int]]:
+    """Every input's fingerprint, for the check made before anything is sent."""
+    if isinstance(inputs, Path):
+        with inputs.open("rb") as lines:
+            for index, line in enumerate(lines):
+                yield index, fingerprint(line.strip())
+    else:
+        for index, value in enumerate(inputs):
+            yield index, _input_fingerprint(value)
+
+
+def verify_inputs(state: ResultsState, inputs: Path | Sequence[ModelInput], where: str) -> int:
+    """Compare every input with the results file's fingerprints before anything is sent: raise
+    `ResultsMismatch` when results there were made from other inputs; the number of kept `error`
+    lines whose input changed (done again, see `ResultsState.compare`)."""
+    if not len(state.fingerprints):
+        return 0
+    other: list[int] = []
+    changed = 0
+    for index, input_hash in _fingerprints(inputs):
+        if index >= len(state.fingerprints):
+            break
+        verdict = state.compare(index, input_hash)
+        if verdict == OTHER:
+            other.append(index)
+        changed += verdict == REDO
+    if other:
+        raise _mismatch(where, other)
+    return changed
+
+
+def _mismatch(where: str, indexes: list[int]) -> ResultsMismatch:
+    shown = ", ".join(str(index) for index in indexes[:5]) + (", ..." if len(indexes) > 5 else "")
+    return ResultsMismatch(
+        f"{where} holds results of other inputs: {len(indexes)} input(s) differ from the input their "
+        f"prediction was made from (index {shown}). Nothing was sent and the file is unchanged: use another "
+        "results file for these inputs, or the inputs file those results came from"
+    )
 
 
 def count_lines(path: Path) -> int:
@@ -196,21 +308,35 @@ def count_lines(path: Path) -> int:
 # --- the results file -----------------------------------------------------------------------------
 
 
+class ResultsWriteError(OSError):
+    """The results file cannot be written (a full disk, a file made read-only): the batch stops
+    creating at once; `filename` is the file's path."""
+
+
 class _ResultsFile:
-    """The append-only results file of one run: read back, locked, appended to, compacted at the end."""
+    """The append-only results file of one run: read back, locked, appended to, compacted at the end.
+
+    A symbolic link is written through: the file opened, appended to and replaced by the
+    compaction is the link's target, and the link stays a link.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._target = path
         self._file: IO[bytes] | None = None
+        self._size = 0  # bytes of whole lines: a failed write is cut back to it
+        self._broken: ResultsWriteError | None = None
 
-    def open(self) -> ResultsState:
+    def open(self, model: str | None = None, retry_failed: bool = False) -> ResultsState:
         """Read what the file holds, drop a last line cut short by a crash, and open it to append.
 
         Locked for this process: two batches writing one file would create inputs twice.
+        `ResultsMismatch` when its predictions are of another model than `model`.
         """
-        state = ResultsState()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        file = self.path.open("a+b")
+        state = ResultsState(model=model, retry_failed=retry_failed)
+        self._target = Path(os.path.realpath(self.path))
+        self._target.parent.mkdir(parents=True, exist_ok=True)
+        file = self._target.open("a+b")
         try:
             _lock(file, self.path)
             file.seek(0)
@@ -224,11 +350,17 @@ class _ResultsFile:
                         file.truncate(kept)
                     else:
                         file.write(b"\n")
+                        file.flush()
                     break
                 if line.strip():
                     state.add(parse_record(line, number, str(self.path)))
                 kept += len(line)
-            file.seek(0, os.SEEK_END)
+            if model is not None and state.other_model is not None:
+                raise ResultsMismatch(
+                    f"{self.path} holds results of model {state.other_model}, and this run's model is {model}: "
+                    "nothing was sent and the file is unchanged; use another results file, or the same model"
+                )
+            self._size = file.seek(0, os.SEEK_END)
         except BaseException:
             file.close()
             raise
@@ -237,10 +369,31 @@ class _ResultsFile:
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one line with one `write()` to the operating system: a crash of this process,
-        from then on, cannot lose it (measured: ~3 µs per line, with `json.dumps` ~4 µs)."""
+        from then on, cannot lose it (measured: ~3 µs per line, with `json.dumps` ~4 µs).
+
+        A write that fails is cut back to the last whole line (a part of a line in the middle
+        would make the file unreadable), and so is every later one: `ResultsWriteError`, naming
+        the file."""
         assert self._file is not None
-        self._file.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
-        self._file.flush()
+        if self._broken is not None:
+            raise self._broken
+        line = json.dumps(record, ensure_ascii=False).encode() + b"\n"
+        try:
+            written = self._append(line)
+            while written < len(line):  # a short write: a full disk answers so before failing
+                written += self._append(line[written:])
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._file.fileno(), self._size)
+            self._broken = ResultsWriteError(
+                error.errno, f"cannot write the results file ({error.strerror or error})", str(self.path)
+            )
+            raise self._broken from error
+        self._size += len(line)
+
+    def _append(self, data: bytes) -> int:
+        assert self._file is not None
+        return os.write(self._file.fileno(), data)
 
     def close(self) -> None:
         if self._file is not None:
@@ -272,8 +425,9 @@ class _ResultsFile:
             offset += len(line)
         if in_order and lines == sum(1 for position in last if position >= 0):
             return  # one line per index, already in order
+        target = self._target
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, on every path)
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part", delete=False
+            dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
         )
         try:
             with handle:
@@ -284,8 +438,13 @@ class _ResultsFile:
                 handle.flush()
                 os.fsync(handle.fileno())
             with contextlib.suppress(OSError):
-                os.chmod(handle.name, os.stat(self.path).st_mode & 0o7777)
-            os.replace(handle.name, self.path)
+                os.chmod(handle.name, os.stat(target).st_mode & 0o7777)
+            os.replace(handle.name, target)
+        except OSError as error:  # the file is whole, uncompacted: the next run reads it as it is
+            Path(handle.name).unlink(missing_ok=True)
+            raise ResultsWriteError(
+                error.errno, f"cannot compact the results file ({error.strerror or error})", str(self.path)
+            ) from error
         except BaseException:
             Path(handle.name).unlink(missing_ok=True)
             raise
@@ -358,6 +517,7 @@ class AsyncBatch:
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         poll_interval: PollSchedule | float | None = None,
         cancel_on_stop: bool = False,
+        retry_failed: bool = False,
         _shard: _Shard | None = None,
     ) -> None:
         if isinstance(inputs, str | bytes):
@@ -373,12 +533,14 @@ class AsyncBatch:
         # One schedule for every wait: `async_wait` would build (and validate) one per input.
         self._poll_interval = PollSchedule() if poll_interval is None else poll_interval
         self._cancel_on_stop = cancel_on_stop
+        self._retry_failed = retry_failed
         self._shard = _shard
         self._recording = self._results_file is not None or _shard is not None
         self.concurrency = concurrency
         self.stats = BatchStats(concurrency=concurrency)
         self._limit = AdaptiveLimit(maximum=concurrency)  # creates sent at once, not predictions in progress
         self._creating = 0  # tasks started that have not had their create answered yet
+        self._probed = False  # a create was answered (not 429): until then one is sent at a time
         self._stopping = False
         self._exhausted = False
         self._entered = False
@@ -386,8 +548,8 @@ class AsyncBatch:
         self._reattach: deque[_Item] = deque()
         self._next_new_index = 0
         self._in_order: InOrder | None = None
-        self._sync_source: Iterator[tuple[int, Any]] | None = None
-        self._async_source: AsyncIterator[tuple[int, Any]] | None = None
+        self._sync_source: Iterator[tuple[int, Any, int]] | None = None
+        self._async_source: AsyncIterator[tuple[int, Any, int]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dispatcher: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # strong references: the loop keeps weak ones
@@ -416,7 +578,15 @@ class AsyncBatch:
         self._client = _batch_client(self._caller_client)
         policy = retry_policy(self._client)  # its cap; a shorter first pause (see AdaptiveLimit)
         self._limit.backoff = attrs.evolve(policy, backoff_base=min(policy.backoff_base, PAUSE_BASE)).backoff
-        self._prepare()
+        try:
+            # Reads the results file, and the inputs too when they are checked against it.
+            await anyio.to_thread.run_sync(self._prepare)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._client.aclose()
+            if self._results_file is not None:
+                self._results_file.close()
+            raise
         self._dispatcher = self._loop.create_task(self._run())
         return self
 
@@ -488,31 +658,53 @@ class AsyncBatch:
 
     def _prepare(self) -> None:
         if self._results_file is not None:
-            state = self._results_file.open()
+            state = self._results_file.open(self._model, self._retry_failed)
         else:
             state = self._shard.state if self._shard is not None else ResultsState()
+        where = str(self._results_file.path) if self._results_file is not None else "the results"
+        checkable = bool(len(state.fingerprints))
+        if checkable and isinstance(self._inputs, Path | list | tuple):
+            # Before anything is sent: a results file of other inputs is refused whole.
+            verify_inputs(state, self._inputs, where)
+            checkable = False  # done: not again while reading
         mine = self._shard.owns if self._shard is not None else _everything
-        self.stats.previously_done = len(state.done)
-        self.stats.previously_failed = sum(count for status, count in state.counts.items() if status != "succeeded")
-        # Not read again from the inputs: final ones, and those whose prediction exists.
-        skip = state.done
-        for index, prediction_id in sorted(state.in_flight.items()):
-            skip.add(index)
+        stats = self.stats
+        stats.previously_done = len(state.done)
+        stats.previously_failed = sum(count for status, count in state.counts.items() if status != "succeeded")
+        stats.retried = len(state.redo)
+        # Not read again from the inputs: final ones kept, and those whose prediction exists.
+        done, in_flight = state.done, state.in_flight
+        for index, prediction_id in sorted(in_flight.items()):
             if mine(index):
-                self._reattach.append(_Item(index, prediction_id=prediction_id))
+                self._reattach.append(_Item(index, prediction_id=prediction_id, input_hash=state.fingerprint_of(index)))
+
+        def kept(index: int) -> bool:
+            return index in done or index in in_flight
 
         def wanted(index: int) -> bool:
-            return index not in skip and mine(index)
+            return not kept(index) and mine(index)
 
+        def check(index: int, input_hash: int) -> None:
+            """While reading inputs that cannot be read twice (an iterator)."""
+            verdict = state.compare(index, input_hash)
+            if verdict == REDO:
+                stats.previously_done -= 1
+                stats.previously_failed -= 1
+                stats.retried += 1
+            elif verdict == OTHER:
+                raise _mismatch(where, [index])
+
+        checking = check if checkable else _no_check
+        hashed = self._recording
         if isinstance(self._inputs, Path):
-            self._sync_source = _file_inputs(self._inputs, wanted)
+            self._sync_source = _file_inputs(self._inputs, wanted, checking, hashed)
         elif isinstance(self._inputs, AsyncIterable):
-            self._async_source = _async_iterable_inputs(self._inputs, wanted)
+            self._async_source = _async_iterable_inputs(self._inputs, wanted, checking, hashed)
         else:
-            self._sync_source = _iterable_inputs(self._inputs, wanted)
+            self._sync_source = _iterable_inputs(self._inputs, wanted, checking, hashed)
         if self._ordered:
             reattached = {item.index for item in self._reattach}
-            self._in_order = InOrder(lambda index: (index in skip or not mine(index)) and index not in reattached)
+            self._in_order = InOrder(lambda index: (kept(index) or not mine(index)) and index not in reattached)
 
     def _close_sources(self) -> None:
         if self._sync_source is not None and hasattr(self._sync_source, "close"):
@@ -544,9 +736,9 @@ class AsyncBatch:
         if pair is None:
             self._exhausted = True
             return None
-        index, payload = pair
+        index, payload, input_hash = pair
         self._next_new_index = index + 1
-        return _Item(index, payload)
+        return _Item(index, payload, input_hash=input_hash)
 
     def _too_far_ahead(self) -> bool:
         return (
@@ -571,7 +763,7 @@ class AsyncBatch:
                 # more: 1,000 echo inputs took 70-180 s, a naive gather 5 s (bench_batch.py).
                 if (
                     stats.in_progress >= self.concurrency
-                    or self._creating >= self._limit.allowed
+                    or self._creating >= (self._limit.allowed if self._probed else 1)
                     or len(self._results) >= self.concurrency
                 ):
                     await self._wait_for_change()
@@ -616,11 +808,12 @@ class AsyncBatch:
             result = await self._attempt(item)
             if result is not None:
                 if self._recording:
-                    self._record(result.record())
+                    self._record(result.record(self._model, item.input_hash))
                 if result.succeeded:
                     self.stats.succeeded += 1
                 else:
                     self.stats.failed += 1
+                    self.stats.retryable += result.retryable
                 self._deliver(self._in_order.add(result) if self._in_order is not None else (result,))
         except BaseException as error:  # a results file that cannot be written; a bug
             self._fail(error)
@@ -665,26 +858,35 @@ class AsyncBatch:
             if isinstance(item.payload, _Invalid):
                 return BatchResult.from_error(item.index, None, item.payload.reason)
         if item.prediction_id is None:
-            epoch = self._limit.epoch
+            epoch, level = self._limit.epoch, self._limit.level
             # Nothing cancels this task before its create is answered (`stop()` interrupts waits
             # only), so a create once sent is always recorded: a later run never sends it again.
             try:
                 prediction = await async_create(self._client, self._model, item.payload)
             except RateLimitError as error:
-                return self._rate_limited(item, epoch, error)
+                return self._rate_limited(item, epoch, error, level)
             except APIError as error:
+                self._probed = True
+                if refuses_every_input(error):  # the token or the model: every other create would be refused too
+                    self._fail(error)
                 return BatchResult.from_error(item.index, None, error)
             except (ValueError, TypeError, OSError) as error:  # an input that cannot be encoded
                 return BatchResult.from_error(item.index, None, error)
             finally:
                 self._created()
-            self._limit.on_success()
+            self._probed = True
+            self._limit.on_success(level)
             self.stats.created += 1
             self.stats.concurrency = self._limit.allowed
             if is_final(prediction):  # its result is written at once, as its only line
                 return BatchResult.from_prediction(item.index, prediction)
             if self._recording:
-                self._record(creation_record(item.index, prediction))
+                try:
+                    self._record(creation_record(item.index, prediction, self._model, item.input_hash))
+                except OSError as error:  # created, and its id cannot be recorded: it must not run on
+                    self._fail(error)
+                    await self._cancel_unrecorded(prediction.id)
+                    return None
             item.prediction_id = prediction.id
             if self._stopping:
                 return await self._cancel(item) if self._cancel_on_stop else None
@@ -698,6 +900,10 @@ class AsyncBatch:
         assert task is not None
         self._waiting.add(task)
         try:
+            if isinstance(prediction, str) and item.rate_limited:
+                # A poll answered 429 is sent again after a backoff of its own: at once, one input
+                # alone could spend all its tries while the others wait for their first poll.
+                await asyncio.sleep(self._limit.backoff(item.rate_limited, random.random()))  # noqa: S311
             final = await async_wait(self._client, prediction, timeout=self._timeout, poll_interval=self._poll_interval)
         except asyncio.CancelledError:
             if task not in self._interrupted or task.uncancel() > 0:
@@ -708,21 +914,29 @@ class AsyncBatch:
             assert error.prediction is not None
             return BatchResult.from_prediction(item.index, error.prediction)
         except RateLimitError as error:
-            return self._rate_limited(item, epoch, error)
+            return self._rate_limited(item, epoch, error, None)
         except (WaitTimeoutError, APIError) as error:
             return BatchResult.from_error(item.index, item.prediction_id, error)
         finally:
             self._waiting.discard(task)
         return BatchResult.from_prediction(item.index, final)
 
-    def _rate_limited(self, item: _Item, epoch: int, error: RateLimitError) -> BatchResult | None:
+    def _rate_limited(self, item: _Item, epoch: int, error: RateLimitError, level: int | None) -> BatchResult | None:
         self.stats.rate_limited += 1
-        pause = self._limit.on_rate_limited(epoch, time.monotonic(), error.retry_after, random.random())  # noqa: S311
+        pause = self._limit.on_rate_limited(
+            epoch if self._probed else -1,  # one create alone: too few to halve the limit for
+            time.monotonic(),
+            error.retry_after,
+            random.random(),  # noqa: S311
+            level,
+        )
         self.stats.concurrency = self._limit.allowed
         item.rate_limited += 1
+        if item.rate_limited >= PROBE_RATE_LIMITED:
+            self._probed = True  # the probe tells nothing while it is refused: the others wait no longer
         if item.rate_limited >= MAX_RATE_LIMITED_PER_INPUT:
             return BatchResult.from_error(
-                item.index, item.prediction_id, f"{error}; rate limited {item.rate_limited} times, giving up"
+                item.index, item.prediction_id, f"{error}; rate limited {item.rate_limited} times, giving up", True
             )
         logger.debug("input %d rate limited; every request waits %.2f s", item.index, pause)
         if not self._stopping:
@@ -738,6 +952,15 @@ class AsyncBatch:
             logger.warning("could not cancel prediction %s: %s", item.prediction_id, error)
             return None
         return BatchResult.from_prediction(item.index, prediction) if is_final(prediction) else None
+
+    async def _cancel_unrecorded(self, prediction_id: str) -> None:
+        """Cancel a prediction whose id could not be written: a rerun would create its input again."""
+        try:
+            await async_cancel_before(self._client, prediction_id, time.monotonic() + _CANCEL_TIMEOUT)
+        except APIError as error:
+            logger.warning("prediction %s could not be recorded nor canceled: %s", prediction_id, error)
+        else:
+            logger.warning("prediction %s could not be recorded: canceled", prediction_id)
 
 
 def _in_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
@@ -771,11 +994,14 @@ def async_batch(
     timeout: float | None = DEFAULT_WAIT_TIMEOUT,
     poll_interval: PollSchedule | float | None = None,
     cancel_on_stop: bool = False,
+    retry_failed: bool = False,
 ) -> AsyncBatch:
     """Run `model` over `inputs`; use as `async with async_batch(...) as results: async for ...`.
 
     `timeout` bounds the wait for each prediction (an `error` result when it passes, and the next
-    run waits for it again); `poll_interval` is `wait`'s. See the module docstring for the rest.
+    run waits for it again); `poll_interval` is `wait`'s. `retry_failed`: with `output`, do again
+    the inputs the results file says failed for good too (failed and canceled predictions,
+    refused inputs), not only those whose error can pass next time. See the module docstring.
 
     Example:
         >>> async with async_batch(client, ECHO, [{"n": 1}, {"n": 2}], concurrency=8) as results:
@@ -792,6 +1018,7 @@ def async_batch(
         timeout=timeout,
         poll_interval=poll_interval,
         cancel_on_stop=cancel_on_stop,
+        retry_failed=retry_failed,
     )
 
 
@@ -887,6 +1114,7 @@ def batch(
     timeout: float | None = DEFAULT_WAIT_TIMEOUT,
     poll_interval: PollSchedule | float | None = None,
     cancel_on_stop: bool = False,
+    retry_failed: bool = False,
 ) -> Batch:
     """Run `model` over `inputs`; iterate the returned `Batch` for the results. See the module docstring.
 
@@ -907,5 +1135,6 @@ def batch(
             timeout=timeout,
             poll_interval=poll_interval,
             cancel_on_stop=cancel_on_stop,
+            retry_failed=retry_failed,
         )
     )

@@ -7,7 +7,9 @@ base URL given here) and runs the same engine as `batch` over its shard: the inp
 modulo `workers` is its number. Workers send their records (a prediction's id when it is
 created, its final state when it has one) back to this process, which writes the one results
 file, in the same format as `batch` and the command line, and resumes from it the same way:
-final inputs are skipped, running predictions are re-attached by id by the worker that owns them.
+final inputs are skipped, running predictions are re-attached by id by the worker that owns them,
+inputs whose error can pass next time are done again (all failed ones with `retry_failed=True`),
+and a results file of another model or of other inputs is refused before any worker starts.
 
 When to reach for it: when the work on *your* side is the bottleneck — encoding large local
 files into inputs, pre- or post-processing outputs — or when one process cannot keep enough
@@ -46,7 +48,7 @@ import attrs
 from ..connection import connect
 from ..waiting import DEFAULT_WAIT_TIMEOUT
 from ._core import FINAL_STATUSES, IndexSet, ResultsState
-from ._engine import DEFAULT_CONCURRENCY, AsyncBatch, _ResultsFile, _Shard
+from ._engine import DEFAULT_CONCURRENCY, AsyncBatch, _ResultsFile, _Shard, verify_inputs
 
 __all__ = ["RaySummary", "ray_batch"]
 
@@ -160,12 +162,14 @@ def ray_batch(
     timeout: float | None = DEFAULT_WAIT_TIMEOUT,
     connect_options: Mapping[str, Any] | None = None,
     init_options: Mapping[str, Any] | None = None,
+    retry_failed: bool = False,
 ) -> RaySummary:
     """Run `model` over the JSON Lines file `inputs` with `workers` Ray actors, each running up to
     `concurrency` predictions; results go to (and resume from) `output`. See the module docstring.
 
     `token`, `base_url` and `connect_options` are `connect()`'s, resolved here (the environment
-    of this process, not of the workers).
+    of this process, not of the workers). `retry_failed`: do again the inputs that failed for
+    good too (see `batch`).
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
@@ -174,8 +178,9 @@ def ray_batch(
     probe = connect(token, base_url)  # resolves and checks the token and base URL, here
     token, base_url = probe.token, str(probe._base_url)
     results = _ResultsFile(Path(output))
-    state = results.open()
+    state = results.open(model, retry_failed)
     try:
+        verify_inputs(state, Path(inputs), str(output))  # before any worker starts
         _ensure_ray(workers, init_options)
         summary = RaySummary(
             previously_done=len(state.done),

@@ -4,13 +4,26 @@ Kept apart from `cli` so that the command line starts without importing the batc
 rich): `add_parser` needs only argparse; `run` imports the rest.
 
 Each input line is one model input (a JSON object). Each results line is a JSON object with
-`index` (the input's 0-based line number), `id`, `status`, `output` and `error`; when the batch
-completes, the file holds one line per input, in input order. Running the same command again
-resumes: finished inputs are not redone, running predictions are waited for by id.
+`index` (the input's 0-based line number), `id`, `status`, `output`, `error`, `retryable`,
+`model` and `input_hash` (a fingerprint of the input line); when the batch completes, the file
+holds one line per input, in input order.
+
+Running the same command again resumes: succeeded inputs are not redone, running predictions
+are waited for by id (never created twice), and inputs whose error can pass next time (a wrong
+token, a rate limit, a lost connection, a server error, a timeout) are done again, as is an
+input line fixed since. Inputs that failed for good (the model failed, the prediction was
+canceled, the input was refused) are kept; --retry-failed does them again too. The same
+--output with another model, or with other inputs where predictions were made, is refused
+before anything is sent: the results file is left as it is.
+
+A 401 or 403 stops the batch at the first refusal, and so does a model that does not exist or
+is malformed (the first create is sent alone). A results file that cannot be written (a full
+disk) stops new creates at once; predictions whose id could not be recorded are canceled.
 
 Ctrl-C (or SIGTERM) stops new creates, waits for the creates already sent and records their ids,
 then exits 130 (143 for SIGTERM); a second Ctrl-C quits at once. Exit 0 when every input
-succeeded, 1 when some failed (their lines say why).
+succeeded, 1 when some failed (their lines say why) or the batch was stopped by an API error,
+2 when the results file belongs to another model or other inputs.
 """
 
 from __future__ import annotations
@@ -52,6 +65,11 @@ def add_parser(add: Callable[..., argparse.ArgumentParser]) -> None:
         default=600.0,
         metavar="SECONDS",
         help="seconds to wait for each prediction (default 600)",
+    )
+    parser.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="also do again the inputs that failed for good (failed or canceled predictions, refused inputs)",
     )
 
 
@@ -123,12 +141,19 @@ def run(args: argparse.Namespace, client: InferenceClient, display: Display) -> 
     import signal
 
     from ..batching import async_batch, count_lines
+    from ..errors import APIError
 
     inputs: Path = args.inputs
     if not inputs.is_file():
         raise OSError(f"no such input file: {inputs}")
     engine = async_batch(
-        client, args.model, inputs, concurrency=args.concurrency, output=args.output, timeout=args.timeout
+        client,
+        args.model,
+        inputs,
+        concurrency=args.concurrency,
+        output=args.output,
+        timeout=args.timeout,
+        retry_failed=args.retry_failed,
     )
     received: list[int] = []
     progress: _Progress | None = None
@@ -166,16 +191,41 @@ def run(args: argparse.Namespace, client: InferenceClient, display: Display) -> 
                 with progress:
                     await _consume(engine, progress)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (APIError, OSError) as error:  # the batch stopped at a refusal or a results file it cannot write
+        if engine.stats.done or engine.stats.created:
+            print(f"inference-api: stopped: {summary(engine.stats)}; results in {args.output}", file=sys.stderr)
+        if isinstance(error, APIError):
+            print(f"inference-api: {type(error).__name__}: {error}", file=sys.stderr)
+            return EXIT_SOME_FAILED
+        raise
     stats = engine.stats
     failed = stats.failed + stats.previously_failed
-    summary = f"{stats.done} done in this run ({stats.failed} failed), {stats.previously_done} done before"
     if engine.stopped:
         print(
-            f"inference-api: interrupted: {summary}; every prediction created is recorded in {args.output}: "
+            f"inference-api: interrupted: {summary(stats)}; every prediction created is recorded in {args.output}: "
             "run the same command again to resume",
             file=sys.stderr,
         )
         return EXIT_TERMINATED if received and received[0] == signal.SIGTERM else EXIT_INTERRUPTED
-    print(f"inference-api: {summary}; results in {args.output}", file=sys.stderr)
+    print(f"inference-api: {summary(stats)}; results in {args.output}", file=sys.stderr)
     return EXIT_SOME_FAILED if failed else 0
+
+
+def summary(stats: BatchStats) -> str:
+    """The results file's inputs by outcome, then what this run did, e.g.
+    `200 inputs: 0 succeeded, 200 failed (200 retryable: run again); 200 done in this run, 0 kept`."""
+    total = stats.previously_done + stats.done
+    succeeded = stats.previously_succeeded + stats.succeeded
+    failed = total - succeeded
+    why = []
+    if stats.retryable:
+        why.append(f"{stats.retryable} retryable: run again")
+    if failed > stats.retryable:
+        why.append(f"{failed - stats.retryable} for good: --retry-failed does them again")
+    reasons = f" ({'; '.join(why)})" if why else ""
+    return (
+        f"{total} inputs: {succeeded} succeeded, {failed} failed{reasons}; "
+        f"{stats.done} done in this run, {stats.previously_done} kept from before"
+    )

@@ -25,3 +25,22 @@ def test_the_generated_decoder_bounds_a_line_and_an_event() -> None:
         SSEDecoder(max_size=10).feed(b"data: " + b"x" * 11)
     with pytest.raises(EventTooLarge):
         SSEDecoder(max_size=100).feed(b"data: x\n" * 50)  # each data line after the first counts 64 more
+
+
+def test_the_generated_decoder_is_the_sdks_algorithm_line_for_line() -> None:
+    # Two copies of one algorithm (templates/README.md says why); tests/sse/test_fuzz.py checks that
+    # they agree on random streams, and this that neither changes without the other.
+    import inspect
+
+    import inference_api.sse
+    import inference_api_client.sse
+
+    for name in ("SSEDecoder", "_parse_retry", "iter_events", "aiter_events", "EventTooLarge"):
+        generated = inspect.getsource(getattr(inference_api_client.sse, name))
+        assert generated == inspect.getsource(getattr(inference_api.sse, name)), (
+            f"{name} differs between templates/package/sse.py.jinja and extensions/inference_api/sse.py"
+        )
+    for constant in ("DEFAULT_MAX_EVENT_SIZE", "_DATA_LINE_COST", "_BOM"):
+        assert getattr(inference_api_client.sse, constant) == getattr(inference_api.sse, constant)
+    assert inference_api_client.sse.ServerSentEvent._fields == inference_api.sse.ServerSentEvent._fields
+    assert tuple(inference_api_client.sse.ServerSentEvent()) == tuple(inference_api.sse.ServerSentEvent())

@@ -1,18 +1,26 @@
-"""Random streams, chunked at random offsets, decode as a plain line-by-line reading of the spec does."""
+"""Random streams, chunked at random offsets, decode as a plain line-by-line reading of the spec does.
+
+Each property runs on the SDK's decoder and on the generated client's (templates/package/sse.py.jinja),
+two copies of one algorithm; the last test checks that they agree on every stream, limits included.
+"""
 
 from __future__ import annotations
 
 import codecs
 import itertools
 import re
+from types import ModuleType
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inference_api.sse import EventTooLarge, SSEDecoder
+import inference_api.sse
+import inference_api_client.sse
 
 Event = tuple[str, str, str, int | None]
+DECODERS = [inference_api.sse, inference_api_client.sse]
+each_decoder = pytest.mark.parametrize("sse", DECODERS, ids=["sdk", "generated"])
 
 
 def reference_decode(stream: bytes) -> tuple[list[Event], str, int | None]:
@@ -78,9 +86,9 @@ def reference_exceeds(stream: bytes, max_size: int) -> bool:
 
 
 def decode_in_chunks(
-    stream: bytes, offsets: list[int], max_size: int | None = None
+    sse: ModuleType, stream: bytes, offsets: list[int], max_size: int | None = None
 ) -> tuple[list[Event], str, int | None]:
-    decoder = SSEDecoder(max_size=max_size)
+    decoder = sse.SSEDecoder(max_size=max_size)
     events: list[Event] = []
     bounds = [0, *sorted(offsets), len(stream)]
     for start, end in itertools.pairwise(bounds):
@@ -125,31 +133,60 @@ def chunked_streams(draw: st.DrawFn) -> tuple[bytes, list[int]]:
     return stream, offsets
 
 
+@each_decoder
 @settings(max_examples=600, deadline=None)
 @given(chunked_streams())
-def test_random_chunking_decodes_as_the_reference(chunked: tuple[bytes, list[int]]) -> None:
+def test_random_chunking_decodes_as_the_reference(sse: ModuleType, chunked: tuple[bytes, list[int]]) -> None:
     stream, offsets = chunked
-    assert decode_in_chunks(stream, offsets) == reference_decode(stream)
+    assert decode_in_chunks(sse, stream, offsets) == reference_decode(stream)
 
 
+@each_decoder
 @settings(max_examples=200, deadline=None)
 @given(structured_streams)
-def test_chunking_never_changes_the_events(stream: bytes) -> None:
-    whole = decode_in_chunks(stream, [])
-    assert decode_in_chunks(stream, list(range(len(stream)))) == whole
-    assert decode_in_chunks(stream, list(range(0, len(stream), 3))) == whole
+def test_chunking_never_changes_the_events(sse: ModuleType, stream: bytes) -> None:
+    whole = decode_in_chunks(sse, stream, [])
+    assert decode_in_chunks(sse, stream, list(range(len(stream)))) == whole
+    assert decode_in_chunks(sse, stream, list(range(0, len(stream), 3))) == whole
 
 
+@each_decoder
 @settings(max_examples=600, deadline=None)
 @given(chunked_streams(), st.one_of(st.integers(1, 12), st.integers(13, 150)))  # short lines: small limits
 def test_the_size_limit_holds_exactly_however_the_stream_is_chunked(
-    chunked: tuple[bytes, list[int]], max_size: int
+    sse: ModuleType, chunked: tuple[bytes, list[int]], max_size: int
 ) -> None:
     # The decoder counts only what spans chunks and measures lines only in chunks longer than the
     # limit; this checks that what it skips could never have gone over.
     stream, offsets = chunked
     if reference_exceeds(stream, max_size):
-        with pytest.raises(EventTooLarge):
-            decode_in_chunks(stream, offsets, max_size)
+        with pytest.raises(sse.EventTooLarge):
+            decode_in_chunks(sse, stream, offsets, max_size)
     else:
-        assert decode_in_chunks(stream, offsets, max_size) == reference_decode(stream)
+        assert decode_in_chunks(sse, stream, offsets, max_size) == reference_decode(stream)
+
+
+def feed_each(sse: ModuleType, chunks: list[bytes], max_size: int | None) -> list[object]:
+    """What each feed returns and the state after it, chunk by chunk, up to the first error."""
+    decoder = sse.SSEDecoder(max_size=max_size)
+    results: list[object] = []
+    for chunk in chunks:
+        try:
+            results.append(decoder.feed(chunk))
+        except sse.EventTooLarge as error:
+            assert error.max_size == max_size
+            results.append("EventTooLarge")
+            break
+        results.append((decoder.last_event_id, decoder.retry))
+    return results
+
+
+@settings(max_examples=400, deadline=None)
+@given(chunked_streams(), st.one_of(st.none(), st.integers(1, 12), st.integers(13, 150)))
+def test_the_sdk_and_generated_decoders_agree_chunk_by_chunk(
+    chunked: tuple[bytes, list[int]], max_size: int | None
+) -> None:
+    stream, offsets = chunked
+    bounds = [0, *sorted(offsets), len(stream)]
+    chunks = [stream[start:end] for start, end in itertools.pairwise(bounds)]
+    assert feed_each(inference_api_client.sse, chunks, max_size) == feed_each(inference_api.sse, chunks, max_size)

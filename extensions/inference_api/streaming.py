@@ -75,7 +75,7 @@ from ._http import (
     send,
 )
 from ._http import _describe as describe_request
-from ._security import redact, scrub
+from ._security import excerpt, redact, scrub
 from ._streaming import ResumePolicy, StreamClock, StreamState
 from .calls import run_body
 from .errors import APIError, APIResponseError, APIStatusError, APITimeoutError, StreamError
@@ -226,10 +226,10 @@ def _follow_request_kwargs(prediction: Prediction, url: str, last_event_id: str)
     return kwargs
 
 
-def _check_event_stream(response: httpx.Response) -> None:
+def _check_event_stream(response: httpx.Response, secrets: tuple[str, ...]) -> None:
     content_type = response.headers.get("content-type", "")
     if not content_type.lower().startswith(_EVENT_STREAM):
-        shown = content_type if len(content_type) <= 100 else content_type[:99] + "…"
+        shown = excerpt(content_type, 100, secrets)
         raise APIResponseError(
             f"{response.status_code} from {describe_request(response.request)} is not an event stream "
             f"(content-type {shown!r})",
@@ -411,7 +411,7 @@ def _run_events(
         # Not idempotent: retried only when the connection never opened, or on 429.
         response = _open_run(client, kwargs, state, clock)
         try:
-            _check_event_stream(response)
+            _check_event_stream(response, state.secrets)
             for chunk in _read_chunks(response, clock):
                 events = state.feed(chunk)
                 if events:
@@ -432,7 +432,7 @@ def _run_events(
         finally:
             response.close()
         raise state.ended_early("the server closed the stream")
-    except APIError as error:
+    except Exception as error:  # the SDK's errors, and a ValueError quoting a URL the server sent
         scrub(error, state.secrets)
         raise
 
@@ -487,7 +487,7 @@ def _follow_events(
                 _sleep(client)(reconnects.after_connect_error(exc))
                 continue
             try:
-                _check_event_stream(response)
+                _check_event_stream(response, state.secrets)
                 for chunk in _read_chunks(response, clock):
                     events = state.feed(chunk)
                     if events:
@@ -511,7 +511,7 @@ def _follow_events(
             finally:
                 response.close()
             _sleep(client)(delay)
-    except APIError as error:
+    except Exception as error:  # the SDK's errors, and a ValueError quoting a URL the server sent
         scrub(error, state.secrets)
         raise
 
@@ -548,7 +548,7 @@ async def _async_run_events(
         response = await _async_open_run(client, kwargs, state, clock)
         chunks = _aread_chunks(response, clock)
         try:
-            _check_event_stream(response)
+            _check_event_stream(response, state.secrets)
             async for chunk in chunks:
                 events = state.feed(chunk)
                 if events:
@@ -571,7 +571,7 @@ async def _async_run_events(
             await chunks.aclose()
             await response.aclose()
         raise state.ended_early("the server closed the stream")
-    except APIError as error:
+    except Exception as error:  # the SDK's errors, and a ValueError quoting a URL the server sent
         scrub(error, state.secrets)
         raise
 
@@ -623,7 +623,7 @@ async def _async_follow_events(
                 continue
             chunks = _aread_chunks(response, clock)
             try:
-                _check_event_stream(response)
+                _check_event_stream(response, state.secrets)
                 async for chunk in chunks:
                     events = state.feed(chunk)
                     if events:
@@ -647,6 +647,6 @@ async def _async_follow_events(
                 await chunks.aclose()
                 await response.aclose()
             await _async_sleep(client)(delay)
-    except APIError as error:
+    except Exception as error:  # the SDK's errors, and a ValueError quoting a URL the server sent
         scrub(error, state.secrets)
         raise

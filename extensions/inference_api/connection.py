@@ -84,15 +84,23 @@ class InferenceClient(AuthenticatedClient):
     fast_async: bool = field(default=False, kw_only=True)
     sleep: Callable[[float], object] = field(default=time.sleep, kw_only=True, repr=False)
     async_sleep: Callable[[float], Awaitable[object]] = field(default=anyio.sleep, kw_only=True, repr=False)
+    _async_on_aiohttp: bool = field(default=False, init=False, repr=False)
 
     def get_async_httpx_client(self) -> httpx.AsyncClient:
-        """The `httpx.AsyncClient`, on the aiohttp transport when `fast_async` is set and it is installed."""
-        if self._async_client is None and self.fast_async:
+        """The `httpx.AsyncClient`: on the aiohttp transport when `fast_async` is set, it is installed
+        and the caller runs on asyncio; else on httpx's own (under trio: aiohttp runs on asyncio only).
+
+        Proxies from the environment (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`) are
+        honoured on both, as httpx reads them.
+        """
+        if self._async_client is None and self.fast_async and _on_asyncio():
             transport = _aiohttp_transport(self._verify_ssl)
             if transport is not None:
                 # The generated client puts the token into its headers the same way.
                 self._headers[self.auth_header_name] = f"{self.prefix} {self.token}" if self.prefix else self.token
                 extra = {key: value for key, value in self._httpx_args.items() if key != "transport"}
+                if extra.get("trust_env", True) and "proxy" not in extra:
+                    extra["mounts"] = {**_proxy_mounts(self._verify_ssl), **extra.get("mounts", {})}
                 self._async_client = httpx.AsyncClient(
                     base_url=self._base_url,
                     cookies=self._cookies,
@@ -102,6 +110,12 @@ class InferenceClient(AuthenticatedClient):
                     transport=transport,
                     **extra,
                 )
+                self._async_on_aiohttp = True
+        elif self._async_on_aiohttp and not _on_asyncio():
+            raise RuntimeError(
+                "this client's async calls run on aiohttp, which needs asyncio, and were first made on "
+                "asyncio: use another client under trio (connect() picks httpx's transport there)"
+            )
         return super().get_async_httpx_client()
 
     def close(self) -> None:
@@ -115,12 +129,35 @@ class InferenceClient(AuthenticatedClient):
             await self._async_client.aclose()
 
 
-def _aiohttp_transport(verify: Any) -> httpx.AsyncBaseTransport | None:
+def _on_asyncio() -> bool:
+    """Whether the caller runs in an asyncio event loop (not trio, not sync code)."""
+    import asyncio  # here: the aiohttp transport imports it anyway
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _aiohttp_transport(verify: Any, proxy: httpx.Proxy | None = None) -> httpx.AsyncBaseTransport | None:
     try:
         from ._aiohttp import MappedAiohttpTransport
     except ImportError:
         return None
-    return MappedAiohttpTransport(verify=verify)
+    return MappedAiohttpTransport(verify=verify, proxy=proxy)
+
+
+def _proxy_mounts(verify: Any) -> dict[str, httpx.AsyncBaseTransport | None]:
+    """The proxies of the environment as httpx mounts them for its own transport (httpx's own
+    reading of HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY), each on an aiohttp transport;
+    None, for a host NO_PROXY names, is the client's direct transport."""
+    from httpx._utils import get_environment_proxies  # httpx's, so both transports read them alike
+
+    return {
+        pattern: None if url is None else _aiohttp_transport(verify, httpx.Proxy(url))
+        for pattern, url in get_environment_proxies().items()
+    }
 
 
 def _proxies_configured() -> bool:

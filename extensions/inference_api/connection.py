@@ -93,7 +93,7 @@ class InferenceClient(AuthenticatedClient):
         Proxies from the environment (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`) are
         honoured on both, as httpx reads them.
         """
-        if self._async_client is None and self.fast_async and _on_asyncio():
+        if self._async_client is None and self.fast_async and fast_async_available() and not _off_asyncio():
             transport = _aiohttp_transport(self._verify_ssl)
             if transport is not None:
                 # The generated client puts the token into its headers the same way.
@@ -111,10 +111,11 @@ class InferenceClient(AuthenticatedClient):
                     **extra,
                 )
                 self._async_on_aiohttp = True
-        elif self._async_on_aiohttp and not _on_asyncio():
+        elif self._async_on_aiohttp and _off_asyncio():
             raise RuntimeError(
                 "this client's async calls run on aiohttp, which needs asyncio, and were first made on "
-                "asyncio: use another client under trio (connect() picks httpx's transport there)"
+                "asyncio or outside an event loop: use another client under trio (connect() picks httpx's "
+            "transport there)"
             )
         return super().get_async_httpx_client()
 
@@ -129,15 +130,14 @@ class InferenceClient(AuthenticatedClient):
             await self._async_client.aclose()
 
 
-def _on_asyncio() -> bool:
-    """Whether the caller runs in an asyncio event loop (not trio, not sync code)."""
-    import asyncio  # here: the aiohttp transport imports it anyway
+def _off_asyncio() -> bool:
+    """Whether the caller runs in an event loop that is not asyncio's (trio); False outside any loop."""
+    import sniffio  # the `fast` extra's, as aiohttp's transport: only asked when that is chosen
 
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+        return sniffio.current_async_library() != "asyncio"
+    except sniffio.AsyncLibraryNotFoundError:
         return False
-    return True
 
 
 def _aiohttp_transport(verify: Any, proxy: httpx.Proxy | None = None) -> httpx.AsyncBaseTransport | None:

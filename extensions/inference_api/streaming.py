@@ -197,9 +197,15 @@ class AsyncTextStream(_StreamProgress, AsyncIterator[str]):
 
 
 def _run_request_kwargs(
-    model: str, model_input: Mapping[str, Any] | Any, fields: Mapping[str, Any], caller: str
+    client: AuthenticatedClient,
+    model: str,
+    model_input: Mapping[str, Any] | Any,
+    fields: Mapping[str, Any],
+    caller: str,
+    clock: StreamClock,
 ) -> dict[str, Any]:
-    kwargs = run_model_sse._get_kwargs(body=run_body(model, model_input, fields, caller))
+    body = run_body(model, model_input, fields, caller, limits=limits_of(client), deadline=clock.total_deadline)
+    kwargs = run_model_sse._get_kwargs(body=body)
     kwargs["headers"]["Accept"] = _EVENT_STREAM
     return kwargs
 
@@ -395,7 +401,7 @@ def stream(
     """
     state = _new_state(client)
     clock = _new_clock(client, timeout, idle_timeout)
-    kwargs = _run_request_kwargs(model, input, fields, "stream")
+    kwargs = _run_request_kwargs(client, model, input, fields, "stream", clock)
     return TextStream(_run_events(client, kwargs, state, on_event, clock), state)
 
 
@@ -532,7 +538,7 @@ def async_stream(
     """`stream` for async code: `async with async_stream(...) as text: async for piece in text: ...`."""
     state = _new_state(client)
     clock = _new_clock(client, timeout, idle_timeout)
-    kwargs = _run_request_kwargs(model, input, fields, "async_stream")
+    kwargs = _run_request_kwargs(client, model, input, fields, "async_stream", clock)
     return AsyncTextStream(_async_run_events(client, kwargs, state, on_event, clock), state)
 
 

@@ -157,13 +157,19 @@ def checked_url(url: httpx.URL | str, *, secrets: tuple[str, ...] = ()) -> httpx
     """`url` parsed; a ValueError saying what is wrong (secrets left out) when httpx cannot request it.
 
     httpx raises `httpx.InvalidURL` (not an `httpx.RequestError`) for a malformed URL, and an
-    IDNA error only when the host is first read.
+    IDNA error only when the host is first read. Only http(s) URLs with a host, and references
+    relative to the base URL, are requested: httpx takes `file:///etc/passwd`, `data:...` or
+    `javascript:...` for paths on the base URL (with its token).
     """
     try:
         parsed = httpx.URL(url)
-        parsed.host  # noqa: B018 (decodes an IDNA host, which raises when it is malformed)
+        host = parsed.host  # decodes an IDNA host, which raises when it is malformed
     except (httpx.InvalidURL, UnicodeError) as exc:
         raise ValueError(redact(f"not a valid URL: {exc}", secrets)) from None
+    scheme = parsed.scheme.lower()
+    if scheme not in ("", "http", "https") or (scheme and not host):
+        shown = redact(scheme, secrets)[:20]
+        raise ValueError(f"not an http:// or https:// URL (scheme {shown!r})")
     return parsed
 
 

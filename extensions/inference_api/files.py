@@ -25,10 +25,21 @@ import httpx
 
 from inference_api_client import AuthenticatedClient
 
-from ._http import aiter_body, async_open_stream, checked_url, iter_body, open_stream, run_deadline
+from ._http import _describe as describe_request
+from ._http import (
+    aiter_body,
+    async_open_stream,
+    attempts_of,
+    checked_url,
+    iter_body,
+    limits_of,
+    open_stream,
+    run_deadline,
+    secrets_of,
+)
 from ._limits import DEFAULT_LIMITS, ResponseLimits
 from ._security import redact
-from .errors import APITimeoutError
+from .errors import APIResponseError, APITimeoutError
 
 __all__ = ["ProgressCallback", "async_download", "download", "download_path", "encode_input", "to_data_uri"]
 
@@ -295,6 +306,46 @@ def _deadline(client: AuthenticatedClient, timeout: float | None) -> tuple[float
     return deadline - started, deadline
 
 
+# The decoded-to-encoded ratio is checked from this many decoded bytes on: the first bytes of a
+# small compressed file (a run of zeros, a header) may grow far more than the whole.
+_RATIO_FROM = 1024 * 1024
+
+
+class _Growth:
+    """Checks a download's decoded size against `ResponseLimits.max_download_bytes`, and, when the
+    server compressed it, against `max_decoded_ratio` times the bytes received (a gzip bomb)."""
+
+    __slots__ = ("_compressed", "_limits", "_response", "_secrets")
+
+    def __init__(self, client: AuthenticatedClient, response: httpx.Response) -> None:
+        self._limits = limits_of(client)
+        self._response = response
+        self._secrets = secrets_of(client)
+        self._compressed = response.headers.get("content-encoding", "identity").strip().lower() != "identity"
+
+    def check(self, decoded: int) -> None:
+        limits = self._limits
+        if decoded > limits.max_download_bytes:
+            raise self._error(
+                f"the file is larger than {limits.max_download_bytes} bytes (ResponseLimits.max_download_bytes)"
+            )
+        if self._compressed and decoded > _RATIO_FROM:
+            encoded = max(1, self._response.num_bytes_downloaded)
+            if decoded > limits.max_decoded_ratio * encoded:
+                raise self._error(
+                    f"{encoded} compressed bytes decoded to more than {decoded}, over "
+                    f"{limits.max_decoded_ratio:g} times their size (ResponseLimits.max_decoded_ratio)"
+                )
+
+    def _error(self, problem: str) -> APIResponseError:
+        response = self._response
+        return APIResponseError(
+            redact(f"{response.status_code} from {describe_request(response.request)}: {problem}", self._secrets),
+            status_code=response.status_code,
+            attempts=attempts_of(response),
+        )
+
+
 def _total(response: httpx.Response) -> int | None:
     length = response.headers.get("content-length")
     return int(length) if length and length.isdigit() else None
@@ -337,9 +388,11 @@ def download(
             done = 0
             chunks = iter_body(http_client, response, deadline=deadline, seconds=seconds, chunk_size=chunk_size)
             with _atomic_destination(destination) as out:
+                growth = _Growth(http_client, response)
                 for chunk in chunks:
-                    out.write(chunk)
                     done += len(chunk)
+                    growth.check(done)  # before writing: a refused download leaves nothing behind
+                    out.write(chunk)
                     if progress is not None:
                         progress(done, total)
     return destination
@@ -374,7 +427,10 @@ async def async_download(
             chunks = aiter_body(http_client, response, deadline=deadline, seconds=seconds, chunk_size=chunk_size)
             with _atomic_destination(destination) as out:
                 slow_writes = 0
+                growth = _Growth(http_client, response)
                 async for chunk in chunks:
+                    done += len(chunk)
+                    growth.check(done)  # before writing: a refused download leaves nothing behind
                     if slow_writes >= _SLOW_WRITES:
                         await anyio.to_thread.run_sync(out.write, chunk)
                     else:
@@ -382,7 +438,6 @@ async def async_download(
                         out.write(chunk)
                         if time.monotonic() - started > _SLOW_WRITE:
                             slow_writes += 1
-                    done += len(chunk)
                     if progress is not None:
                         progress(done, total)
     return destination

@@ -210,6 +210,7 @@ def refuse_token_in_url(request: httpx.Request, secrets: tuple[str, ...]) -> Non
 # line. A filter applies only to records created on its own logger, so each one is listed.
 _LOGGERS = (
     "inference_api",
+    "inference_api.batch",
     "inference_api.streaming",
     "inference_api.waiting",
     "httpx",

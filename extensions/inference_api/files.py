@@ -119,8 +119,11 @@ def _read_bounded(file: _BinaryReadable, what: str, bounds: _Bounds) -> bytes:
 def _read_path(path: Path, bounds: _Bounds) -> bytes:
     """A regular file's bytes, its size checked before reading (and again while reading: it may grow)."""
     what = f"the file {str(path)!r}"
-    with open(path, "rb") as file:  # opened first: what is checked is what is read
-        info = os.fstat(file.fileno())
+    # Without blocking: opening a FIFO waits for a writer. Checked once open: what is checked is
+    # what is read.
+    descriptor = os.open(path, os.O_RDONLY | _O_BINARY | getattr(os, "O_NONBLOCK", 0))
+    with open(descriptor, "rb") as file:
+        info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
             # /dev/zero never ends, a FIFO may never answer: neither is a file to send.
             raise ValueError(f"{what} is not a regular file: only regular files are sent as inputs")

@@ -220,7 +220,8 @@ class _ResultsFile:
                     try:  # one write per line: a cut one is dropped, unless all but its line break arrived
                         state.add(parse_record(line, number, str(self.path)))
                     except InvalidResultsFile:
-                        logger.warning("%s: dropping its last line, cut short: %r", self.path, line[:80])
+                        # Its length only: the line holds a model's output, which may quote anything.
+                        logger.warning("%s: dropping its last line, cut short (%d bytes)", self.path, len(line))
                         file.truncate(kept)
                     else:
                         file.write(b"\n")

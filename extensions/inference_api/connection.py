@@ -214,11 +214,14 @@ def connect(
       the read timeout of `run()`, which answers only when the model is done.
     - `retries`: a `RetryPolicy`, or how many retries after the first attempt (0 disables).
     - `limits`: a `ResponseLimits`: how large a body, an event or JSON nesting from the server
-      may be (default 32 MiB, 16 Mi characters, 128 levels).
+      may be (default 32 MiB, 16 Mi characters, 128 levels), a download (16 GiB decoded, 100
+      times its compressed size), and a local file sent in an input (32 MiB).
     - `user_agent`: your product token, put before `inference-api/<v> python/<v> httpx/<v>`.
     - `fast_async`: the aiohttp transport for async calls (faster, above all at high
       concurrency). By default it is used when the `fast` extra is installed, no proxy is set
       in the environment and `httpx_args` brings no transport; without the extra, silently not.
+      Under trio async calls use httpx's own transport whatever it says (aiohttp needs asyncio).
+      Forced on, it honours the environment's proxies as httpx does (NO_PROXY included).
     - `follow_redirects`: on by default; httpx drops the `Authorization` header whenever a
       redirect leaves the base URL's origin.
 

@@ -131,19 +131,33 @@ def limits_of(client: AuthenticatedClient) -> ResponseLimits:
     return limits if isinstance(limits, ResponseLimits) else DEFAULT_LIMITS
 
 
+class _Deadline(float):
+    """A deadline on `time.monotonic()` that remembers the timeout it was set from: a call that
+    reads its input's files before its first request still says "within 120 s", not what was left."""
+
+    seconds: float
+
+
+def _deadline_in(seconds: float) -> float:
+    deadline = _Deadline(time.monotonic() + seconds)
+    deadline.seconds = seconds
+    return deadline
+
+
 def call_deadline(client: AuthenticatedClient, deadline: float | None = None) -> float:
     """`deadline`, or else the client's `call_timeout` from now; `math.inf` when there is none."""
     if deadline is not None:
         return deadline
     timeout = getattr(client, "call_timeout", DEFAULT_CALL_TIMEOUT)
-    return math.inf if timeout is None else time.monotonic() + timeout
+    return math.inf if timeout is None else _deadline_in(timeout)
 
 
 def run_deadline(client: AuthenticatedClient, timeout: float | None = None) -> float:
     """The deadline of a run or a stream: `timeout` (else the client's `run_timeout`) from now."""
     seconds = timeout if timeout is not None else getattr(client, "run_timeout", DEFAULT_RUN_TIMEOUT)
-    deadline = deadline_after(seconds)
-    return math.inf if deadline is None else deadline
+    if deadline_after(seconds) is None:  # also refuses a negative or NaN timeout
+        return math.inf
+    return _deadline_in(seconds)
 
 
 def async_deadline(deadline: float) -> AsyncDeadline:
@@ -416,7 +430,7 @@ class _Attempts:
     def deadline_error(self) -> APITimeoutError:
         """The error for a call that reached its total deadline."""
         where = f"{_describe(self.request)} " if self.request is not None else "the call "
-        seconds = self.deadline - self.started
+        seconds = getattr(self.deadline, "seconds", self.deadline - self.started)
         message = f"{where}did not finish within {seconds:.4g} s, its total timeout"
         return APITimeoutError(redact(message, self.secrets), attempts=self.number)
 

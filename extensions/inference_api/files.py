@@ -85,7 +85,7 @@ class _Bounds:
         self.max_file_bytes = limits.max_file_bytes
         self.max_depth = limits.max_json_depth
         self.deadline = deadline
-        self.seconds = deadline - time.monotonic()
+        self.seconds = getattr(deadline, "seconds", deadline - time.monotonic())
 
     def check_time(self, what: str) -> None:
         if time.monotonic() >= self.deadline:

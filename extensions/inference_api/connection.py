@@ -115,7 +115,7 @@ class InferenceClient(AuthenticatedClient):
             raise RuntimeError(
                 "this client's async calls run on aiohttp, which needs asyncio, and were first made on "
                 "asyncio or outside an event loop: use another client under trio (connect() picks httpx's "
-            "transport there)"
+                "transport there)"
             )
         return super().get_async_httpx_client()
 

@@ -25,6 +25,7 @@ Imported only when the extra is installed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -52,17 +53,41 @@ def _mapped(exc: aiohttp.ClientError, request: httpx.Request) -> httpx.Transport
     return httpx.RemoteProtocolError(" ".join(f"{type(exc).__name__}: {message}".split()), request=request)
 
 
+def _read_timeout(request: httpx.Request) -> float | None:
+    timeout: float | None = (request.extensions.get("timeout") or {}).get("read")
+    return timeout
+
+
+def _timed_out(request: httpx.Request) -> httpx.ReadTimeout:
+    return httpx.ReadTimeout("no data from the server within the read timeout", request=request)
+
+
 class _Body(httpx.AsyncByteStream):
-    __slots__ = ("_request", "_response")
+    """The body, each read bounded by the read timeout as on httpx's own transport.
+
+    aiohttp's `sock_read` timer alone does not end a read: after a chunk-size line its parser
+    refuses, aiohttp stops the timer and the body's reader waits forever (aiohttp 3.14).
+    """
+
+    __slots__ = ("_read_timeout", "_request", "_response")
 
     def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
         self._response = response
         self._request = request
+        self._read_timeout = _read_timeout(request)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        content = self._response.content
+        content.set_read_chunk_size(_CHUNK)  # as iter_chunked(_CHUNK) does
         try:
-            async for chunk in self._response.content.iter_chunked(_CHUNK):
+            while True:
+                async with asyncio.timeout(self._read_timeout):
+                    chunk = await content.read(_CHUNK)
+                if not chunk:
+                    return
                 yield chunk
+        except TimeoutError:
+            raise _timed_out(self._request) from None
         except aiohttp.ClientError as exc:
             raise _mapped(exc, self._request) from exc
 
@@ -97,7 +122,12 @@ class MappedAiohttpTransport(AiohttpTransport):
                 local_addr=(self.local_address, 0) if self.local_address else None,
                 limit=limit,
             )
-        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        # aiohttp sends an idempotent request once more when the connection drops, unasked: then
+        # `retries=0` sent two and the RetryPolicy's 4 attempts eight. The SDK retries on its own;
+        # no public option turns this off (aiohttp's own test client sets the same attribute).
+        session._retry_connection = False
+        return session
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
         timeout = request.extensions.get("timeout") or {}
@@ -143,7 +173,10 @@ class MappedAiohttpTransport(AiohttpTransport):
         length = response.content_length
         if length is not None and length <= _SMALL_BODY and "Content-Encoding" not in response.headers:
             try:
-                stream = httpx.ByteStream(await response.read())
+                async with asyncio.timeout(_read_timeout(request)):
+                    stream = httpx.ByteStream(await response.read())
+            except TimeoutError:
+                raise _timed_out(request) from None
             except aiohttp.ClientError as exc:
                 raise _mapped(exc, request) from exc
             finally:

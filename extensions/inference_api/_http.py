@@ -45,7 +45,18 @@ from ._fields import check_model
 from ._limits import DEFAULT_LIMITS, JSONTooDeep, ResponseLimits, loads
 from ._pool import queue_beyond_pool
 from ._retry import Decision, Failure, RetryPolicy, parse_retry_after
-from ._security import keep_out_of_logs, mentions, redact, redact_value, same_origin, scrub
+from ._security import (
+    RedirectRefused,
+    excerpt,
+    keep_out_of_logs,
+    mentions,
+    redact,
+    redact_value,
+    refuse_token_in_url,
+    same_origin,
+    scrub,
+    scrubbed,
+)
 from .errors import (
     APIConnectionError,
     APIError,
@@ -94,7 +105,13 @@ DEFAULT_RETRY = RetryPolicy()
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-amz-request-id", "x-correlation-id")
 _EXCERPT_LENGTH = 200
 # Errors that no retry can cure: a wrong URL scheme, a redirect loop, a body httpx cannot decode.
-_PERMANENT_ERRORS = (httpx.UnsupportedProtocol, httpx.TooManyRedirects, httpx.DecodingError, httpx.LocalProtocolError)
+_PERMANENT_ERRORS = (
+    httpx.UnsupportedProtocol,
+    httpx.TooManyRedirects,
+    httpx.DecodingError,
+    httpx.LocalProtocolError,
+    RedirectRefused,
+)
 _ATTEMPTS_KEY = "inference_api.attempts"
 
 
@@ -117,19 +134,33 @@ def limits_of(client: AuthenticatedClient) -> ResponseLimits:
     return limits if isinstance(limits, ResponseLimits) else DEFAULT_LIMITS
 
 
+class _Deadline(float):
+    """A deadline on `time.monotonic()` that remembers the timeout it was set from: a call that
+    reads its input's files before its first request still says "within 120 s", not what was left."""
+
+    seconds: float
+
+
+def _deadline_in(seconds: float) -> float:
+    deadline = _Deadline(time.monotonic() + seconds)
+    deadline.seconds = seconds
+    return deadline
+
+
 def call_deadline(client: AuthenticatedClient, deadline: float | None = None) -> float:
     """`deadline`, or else the client's `call_timeout` from now; `math.inf` when there is none."""
     if deadline is not None:
         return deadline
     timeout = getattr(client, "call_timeout", DEFAULT_CALL_TIMEOUT)
-    return math.inf if timeout is None else time.monotonic() + timeout
+    return math.inf if timeout is None else _deadline_in(timeout)
 
 
 def run_deadline(client: AuthenticatedClient, timeout: float | None = None) -> float:
     """The deadline of a run or a stream: `timeout` (else the client's `run_timeout`) from now."""
     seconds = timeout if timeout is not None else getattr(client, "run_timeout", DEFAULT_RUN_TIMEOUT)
-    deadline = deadline_after(seconds)
-    return math.inf if deadline is None else deadline
+    if deadline_after(seconds) is None:  # also refuses a negative or NaN timeout
+        return math.inf
+    return _deadline_in(seconds)
 
 
 def async_deadline(deadline: float) -> AsyncDeadline:
@@ -143,13 +174,19 @@ def checked_url(url: httpx.URL | str, *, secrets: tuple[str, ...] = ()) -> httpx
     """`url` parsed; a ValueError saying what is wrong (secrets left out) when httpx cannot request it.
 
     httpx raises `httpx.InvalidURL` (not an `httpx.RequestError`) for a malformed URL, and an
-    IDNA error only when the host is first read.
+    IDNA error only when the host is first read. Only http(s) URLs with a host, and references
+    relative to the base URL, are requested: httpx takes `file:///etc/passwd`, `data:...` or
+    `javascript:...` for paths on the base URL (with its token).
     """
     try:
         parsed = httpx.URL(url)
-        parsed.host  # noqa: B018 (decodes an IDNA host, which raises when it is malformed)
+        host = parsed.host  # decodes an IDNA host, which raises when it is malformed
     except (httpx.InvalidURL, UnicodeError) as exc:
         raise ValueError(redact(f"not a valid URL: {exc}", secrets)) from None
+    scheme = parsed.scheme.lower()
+    if scheme not in ("", "http", "https") or (scheme and not host):
+        shown = redact(scheme, secrets)[:20]
+        raise ValueError(f"not an http:// or https:// URL (scheme {shown!r})")
     return parsed
 
 
@@ -238,28 +275,28 @@ def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def _excerpt(body: bytes, content_type: str) -> str:
-    """A readable line from a body that is not JSON, such as a proxy's HTML error page."""
+def _excerpt(body: bytes, content_type: str, secrets: tuple[str, ...]) -> str:
+    """A readable line from a body that is not JSON, such as a proxy's HTML error page; redacted
+    before it is cut (a secret cut in two would no longer match)."""
     text = body.decode("utf-8", errors="replace")
     if "html" in content_type.lower() or text.lstrip().startswith("<"):
         text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.IGNORECASE | re.DOTALL)
         text = re.sub(r"<[^>]*>", " ", text)
-    text = _collapse(text)
-    return text if len(text) <= _EXCERPT_LENGTH else text[: _EXCERPT_LENGTH - 1] + "…"
+    return excerpt(_collapse(text), _EXCERPT_LENGTH, secrets)
 
 
-def _detail(body: bytes, content_type: str, max_depth: int) -> Any:
+def _detail(body: bytes, content_type: str, max_depth: int, secrets: tuple[str, ...]) -> Any:
     """FastAPI's `detail` (a string or a list of issues), other JSON as is, or a readable excerpt."""
     try:
         payload = loads(body, max_depth)
     except (ValueError, UnicodeDecodeError):  # JSONTooDeep included: its start is shown as text
-        return _excerpt(body, content_type)
+        return _excerpt(body, content_type, secrets)
     if isinstance(payload, dict) and "detail" in payload:
         return payload["detail"]
     return payload
 
 
-def _summary(detail: Any) -> str:
+def _summary(detail: Any, secrets: tuple[str, ...]) -> str:
     if isinstance(detail, str):
         return _collapse(detail)
     if isinstance(detail, list) and all(isinstance(issue, dict) for issue in detail):
@@ -268,7 +305,7 @@ def _summary(detail: Any) -> str:
             loc = ".".join(str(part) for part in issue.get("loc", ()))
             parts.append(f"{loc}: {issue.get('msg', '')}" if loc else str(issue.get("msg", "")))
         return "; ".join(parts)
-    return "" if detail is None else _excerpt(json.dumps(detail).encode(), "application/json")
+    return "" if detail is None else _excerpt(json.dumps(detail).encode(), "application/json", secrets)
 
 
 def _reason_phrase(status_code: int, fallback: str) -> str:
@@ -302,12 +339,12 @@ def error_from_response(
     """The typed error for an error response whose body has been read."""
     status_code = response.status_code
     content_type = response.headers.get("content-type", "")
-    detail = redact_value(_detail(response.content, content_type, max_json_depth), secrets)
+    detail = redact_value(_detail(response.content, content_type, max_json_depth, secrets), secrets)
     retry_after = None
     if status_code == 429 or status_code >= 500:
         retry_after = parse_retry_after(response.headers.get("retry-after"), now or datetime.datetime.now(datetime.UTC))
     phrase = _reason_phrase(status_code, response.reason_phrase)
-    summary = _summary(detail)
+    summary = _summary(detail, secrets)
     message = f"{status_code} {phrase}".rstrip() + f" from {_describe(response.request)}"
     if summary:
         message += f": {summary}"
@@ -413,7 +450,7 @@ class _Attempts:
     def deadline_error(self) -> APITimeoutError:
         """The error for a call that reached its total deadline."""
         where = f"{_describe(self.request)} " if self.request is not None else "the call "
-        seconds = self.deadline - self.started
+        seconds = getattr(self.deadline, "seconds", self.deadline - self.started)
         message = f"{where}did not finish within {seconds:.4g} s, its total timeout"
         return APITimeoutError(redact(message, self.secrets), attempts=self.number)
 
@@ -581,18 +618,31 @@ class _Cookies(httpx.Cookies):
 _PREPARED = "_inference_api_prepared"
 
 
-def _prepare(http_client: httpx.Client | httpx.AsyncClient) -> None:
+def _prepare(http_client: httpx.Client | httpx.AsyncClient, secrets: tuple[str, ...]) -> None:
     """Once per httpx client: its cookie jar skips responses without cookies; a sync client's own
     transports honour `sync_deadline` (`_deadline_sync.bound_sync_reads`), an async client's own pools
-    queue the requests beyond their connections (`_pool`). Cheap to call again."""
+    queue the requests beyond their connections (`_pool`); every request it sends, redirects
+    included, is refused before its host is resolved when its URL carries a secret. Cheap to call again."""
     if getattr(http_client, _PREPARED, False):
         return
+    hooks = http_client.event_hooks
     if isinstance(http_client, httpx.Client):
         from ._deadline_sync import bound_sync_reads  # httpcore: imported when a client is made
 
         bound_sync_reads(http_client)
+
+        def refuse(request: httpx.Request) -> None:
+            refuse_token_in_url(request, secrets)
+
+        hooks["request"] = [refuse, *hooks["request"]]
     else:
         queue_beyond_pool(http_client)
+
+        async def async_refuse(request: httpx.Request) -> None:
+            refuse_token_in_url(request, secrets)
+
+        hooks["request"] = [async_refuse, *hooks["request"]]
+    http_client.event_hooks = hooks
     cookies = getattr(http_client, "_cookies", None)
     if type(cookies) is httpx.Cookies:  # the client's own jar, shared: cookies set before stay
         http_client._cookies = _Cookies(cookies.jar)
@@ -628,7 +678,7 @@ def send(
     ValueError, before any request.
     """
     http_client = client.get_httpx_client()
-    _prepare(http_client)
+    _prepare(http_client, _secrets(client))
     attempts = _Attempts(client, idempotent=idempotent, deadline=call_deadline(client, deadline))
     sleep = _sleep(client)
     limit = attempts.limits.max_body_bytes
@@ -654,6 +704,9 @@ def send(
             if response.is_success:
                 return attempts.succeeded(response)
             sleep(attempts.after_error_status(response))
+    except Exception as error:  # raised inside `except` clauses: the raw error is its __context__
+        scrub(error, attempts.secrets)
+        raise
     finally:
         sync_deadline.reset(in_force)
 
@@ -687,7 +740,7 @@ async def async_send(
     included) and raises `APITimeoutError`.
     """
     http_client = client.get_async_httpx_client()
-    _prepare(http_client)
+    _prepare(http_client, _secrets(client))
     attempts = _Attempts(client, idempotent=idempotent, deadline=call_deadline(client, deadline))
     sleep = _async_sleep(client)
     limit = attempts.limits.max_body_bytes
@@ -710,6 +763,9 @@ async def async_send(
             if response.is_success:
                 return attempts.succeeded(response)
             await sleep(attempts.after_error_status(response))
+    except Exception as error:  # raised inside `except` clauses: the raw error is its __context__
+        scrub(error, attempts.secrets)
+        raise
     finally:
         if guard is not None:
             guard.close()
@@ -759,6 +815,18 @@ def iter_body(
     (see `body_error`).
     """
     secrets = _secrets(client)
+    with scrubbed(secrets):  # raised inside `except` clauses: the raw error is their __context__
+        yield from _iter_body(client, response, deadline, seconds, chunk_size, secrets)
+
+
+def _iter_body(
+    client: AuthenticatedClient,
+    response: httpx.Response,
+    deadline: float,
+    seconds: float,
+    chunk_size: int | None,
+    secrets: tuple[str, ...],
+) -> Iterator[bytes]:
     chunks = response.iter_bytes(chunk_size)
     while True:
         in_force = sync_deadline.set(None if deadline == math.inf else deadline)
@@ -802,6 +870,9 @@ async def aiter_body(
                 error = body_error(client, response, exc)
                 raise error from error.__cause__
             yield chunk
+    except Exception as error:  # raised inside `except` clauses: the raw error is its __context__
+        scrub(error, secrets)
+        raise
     finally:
         if guard is not None:
             guard.close()
@@ -836,13 +907,18 @@ def parse_prediction(response: httpx.Response, client: AuthenticatedClient) -> P
     JSON nested deeper than the client's `ResponseLimits.max_json_depth` is not one either, nor
     a prediction whose `status` is not a string.
     """
+    with scrubbed(_secrets(client)):  # raised inside `except` clauses: the raw error is their __context__
+        return _parse_prediction(response, client)
+
+
+def _parse_prediction(response: httpx.Response, client: AuthenticatedClient) -> Prediction:
     try:
         payload = loads(response.content, limits_of(client).max_json_depth)
     except JSONTooDeep as exc:
         raise _not_a_prediction(response, client, f": {exc} (ResponseLimits.max_json_depth)") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        excerpt = _excerpt(response.content, response.headers.get("content-type", ""))
-        error = _not_a_prediction(response, client, f" is not JSON: {excerpt!r}", excerpt)
+        shown = _excerpt(response.content, response.headers.get("content-type", ""), _secrets(client))
+        error = _not_a_prediction(response, client, f" is not JSON: {shown!r}", shown)
         raise error from _safe_cause(exc, _secrets(client))
     data = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(data, dict):
@@ -852,8 +928,7 @@ def parse_prediction(response: httpx.Response, client: AuthenticatedClient) -> P
     status = data.get("status", "")
     if not isinstance(status, str):
         # The generated model would keep it as is, and a wait would poll it to its deadline.
-        shown = json.dumps(status)
-        shown = shown if len(shown) <= 40 else shown[:39] + "…"
+        shown = excerpt(json.dumps(status), 40, _secrets(client))
         raise _not_a_prediction(response, client, f": the prediction's status is {shown}, not a string", payload)
     check_model()  # a field the SDK reads that the regenerated model lacks: APIResponseError, not AttributeError later
     try:

@@ -19,7 +19,7 @@ MiB = 1024 * 1024
 
 @attrs.frozen
 class ResponseLimits:
-    """Limits on what the SDK reads from a server; `connect(limits=ResponseLimits(...))`.
+    """Limits on what the SDK reads from a server, and on the files it sends; `connect(limits=ResponseLimits(...))`.
 
     - `max_body_bytes`: a response body read whole (a prediction, an error), after decompression.
       A larger success body raises `APIResponseError`; an error body is cut to this size (only
@@ -31,12 +31,27 @@ class ResponseLimits:
       again). Each data line after an event's first also counts 64 characters: what keeping it
       apart costs in memory, so that a million tiny lines cannot get around the limit.
 
+    - `max_download_bytes`: bytes `download` writes, after decompression (default 16 GiB); more
+      raises `APIResponseError` and leaves no file.
+    - `max_decoded_ratio`: how many times its encoded size a compressed download may grow
+      (default 100; a gzip bomb grows 1,000 times), checked once 1 MiB is decoded; more raises
+      `APIResponseError` and leaves no file.
+
+    And the one limit on what the SDK sends:
+    - `max_file_bytes`: a local file in an input (a `pathlib.Path` or an open binary file), sent
+      as a `data:` URI (default 32 MiB). Its size is checked before reading; larger files, and
+      anything but a regular file (a device, a FIFO), raise ValueError. Inputs nest at most
+      `max_json_depth` levels too.
+
     The defaults leave far more room than any prediction needs: model outputs are URLs and text.
     """
 
     max_body_bytes: int = attrs.field(default=32 * MiB, validator=attrs.validators.ge(1))
     max_json_depth: int = attrs.field(default=128, validator=attrs.validators.ge(1))
     max_event_size: int = attrs.field(default=16 * MiB, validator=attrs.validators.ge(1))
+    max_download_bytes: int = attrs.field(default=16 * 1024 * MiB, validator=attrs.validators.ge(1))
+    max_decoded_ratio: float = attrs.field(default=100.0, validator=attrs.validators.ge(1))
+    max_file_bytes: int = attrs.field(default=32 * MiB, validator=attrs.validators.ge(0))
 
 
 DEFAULT_LIMITS = ResponseLimits()

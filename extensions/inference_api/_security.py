@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import sys
 import threading
 import traceback
+import urllib.parse
 import weakref
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO, TypeVar
@@ -16,14 +18,18 @@ import httpx
 
 __all__ = [
     "REDACTED",
+    "RedirectRefused",
     "check_prediction_id",
+    "excerpt",
     "keep_out_of_logs",
     "mentions",
     "redact",
     "redact_value",
     "redacted_output",
+    "refuse_token_in_url",
     "same_origin",
     "scrub",
+    "scrubbed",
 ]
 
 REDACTED = "[REDACTED]"
@@ -33,23 +39,91 @@ ErrorT = TypeVar("ErrorT", bound=BaseException)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _spellings(secret: str) -> set[str]:
-    # As is, and as repr() quotes it in error messages (h11: "Illegal header value b'Bearer ...'").
+def _spellings_of(character: str) -> list[str]:
+    """How one character of a secret may be written in text that quotes it: as is (any case), escaped
+    as repr() and JSON write it, percent-encoded (once or twice: a URL put in another URL's query)."""
+    encoded = character.encode("utf-8", "surrogatepass")
+    percent = "".join(f"%{byte:02x}" for byte in encoded)
+    forms = {
+        re.escape(character),
+        re.escape(repr(character)[1:-1]),
+        re.escape(repr(encoded)[2:-1]),
+        re.escape(percent),
+        re.escape(percent.replace("%", "%25")),
+    }
+    if not character.isalnum():
+        forms.add(re.escape("\\" + character))  # JSON's \" and \/, repr's \'
+    return sorted(forms, key=len, reverse=True)
+
+
+# Secrets shorter than this are matched only as they are, and as repr() escapes them: in any case
+# and encoding, a test's token "t" would match in every word (and in "[REDACTED]" itself).
+_MIN_FOLDED_SECRET = 8
+
+
+def _spelled(secret: str) -> str:
+    if len(secret) < _MIN_FOLDED_SECRET:
+        return "|".join(re.escape(spelling) for spelling in sorted(_exact_spellings(secret), key=len, reverse=True))
+    return "".join(f"(?:{'|'.join(_spellings_of(character))})" for character in secret)
+
+
+def _exact_spellings(secret: str) -> set[str]:
     return {secret, repr(secret)[1:-1], repr(secret.encode("utf-8", "backslashreplace"))[2:-1]}
 
 
+@functools.lru_cache(maxsize=64)
+def _pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for every spelling of every secret, case-insensitive (a URL's host is lowercased,
+    a percent escape may be either case). `[REDACTED]` comes first: it is kept whole, never
+    matched into."""
+    alternatives = [
+        f"(?-i:{_spelled(secret)})" if len(secret) < _MIN_FOLDED_SECRET else _spelled(secret)
+        for secret in sorted({secret for secret in secrets if secret}, key=len, reverse=True)
+    ]
+    if not alternatives:
+        return None
+    return re.compile("|".join([re.escape(REDACTED), *alternatives]), re.IGNORECASE)
+
+
+# The start of an escape, cut after its first characters: "%", "%2", "%25", "%25c", "%c", "\\".
+_PARTIAL_ESCAPE = r"%(?:25?[0-9a-f]?|[0-9a-f])?|\\"
+
+
+@functools.lru_cache(maxsize=64)
+def _prefix_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A pattern for a proper start of a secret (in any spelling `redact` removes) at the very end of
+    a text: what a writer must hold back until it knows whether the secret follows."""
+    alternatives = []
+    for secret in sorted({secret for secret in secrets if secret}):
+        nested = _PARTIAL_ESCAPE
+        for character in reversed(secret[:-1]):
+            nested = f"{_PARTIAL_ESCAPE}|(?:{'|'.join(_spellings_of(character))})(?:{nested})?"
+        alternatives.append(f"(?:{nested})")
+    return re.compile(f"(?:{'|'.join(alternatives)})\\Z", re.IGNORECASE) if alternatives else None
+
+
+def _key(secrets: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple(secret for secret in secrets if secret)
+
+
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every occurrence of each secret, also escaped as repr() writes it, replaced by `[REDACTED]`."""
-    for secret in secrets:
-        if secret:
-            for spelling in sorted(_spellings(secret), key=len, reverse=True):
-                text = text.replace(spelling, REDACTED)
-    return text
+    """`text` with every occurrence of each secret replaced by `[REDACTED]`: in any case, escaped as
+    repr() or JSON write it, or percent-encoded. Redact before cutting a text short: a cut secret
+    would no longer match."""
+    pattern = _pattern(_key(secrets))
+    return text if pattern is None else pattern.sub(REDACTED, text)  # `[REDACTED]` itself for itself
 
 
 def mentions(text: str, secrets: Iterable[str | None]) -> bool:
     """Whether `text` contains one of the secrets (in any spelling `redact` removes)."""
-    return redact(text, secrets) != text
+    pattern = _pattern(_key(secrets))
+    return pattern is not None and any(match.group() != REDACTED for match in pattern.finditer(text))
+
+
+def excerpt(text: str, length: int, secrets: Iterable[str | None]) -> str:
+    """`text` redacted, then cut to `length` characters (with "…"): never the other way round."""
+    text = redact(text, secrets)
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def redact_value(value: Any, secrets: tuple[str, ...]) -> Any:
@@ -65,41 +139,93 @@ def redact_value(value: Any, secrets: tuple[str, ...]) -> Any:
 
 def _leaks(error: BaseException, secrets: tuple[str, ...]) -> bool:
     try:
-        return mentions(str(error), secrets) or mentions(repr(error), secrets)
+        return any(mentions(text, secrets) for text in (str(error), repr(error), *map(str, error.args)))
     except Exception:  # an exception whose str() fails cannot be shown either: drop it
         return True
 
 
-def scrub(error: ErrorT, secrets: tuple[str, ...]) -> ErrorT:
-    """`error`, with no secret left in it or in what is chained to it; changed in place.
+def _chain(error: BaseException) -> list[BaseException]:
+    """`error` and every exception reachable from it: causes, contexts (suppressed or not), and the
+    members of exception groups; each once."""
+    found: dict[int, BaseException] = {}
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in found:
+            continue
+        found[id(current)] = current
+        pending.extend(linked for linked in (current.__cause__, current.__context__) if linked is not None)
+        pending.extend(getattr(current, "exceptions", ()) if isinstance(current, BaseExceptionGroup) else ())
+    return list(found.values())
 
-    The SDK's errors (`message`, `detail`, `request_id`, `args`) are redacted; any other exception
-    chained to it (`__cause__`, `__context__`) that mentions a secret is cut off, with everything
-    chained behind it. The last line of defence, where errors leave the SDK: the server may
-    echo the token anywhere (an event, a header, a broken chunk line).
+
+def _redact_in_place(error: BaseException, secrets: tuple[str, ...]) -> None:
+    notes = getattr(error, "__notes__", None)
+    if isinstance(notes, list):
+        error.__notes__ = [redact(note, secrets) if isinstance(note, str) else note for note in notes]
+    message = getattr(error, "message", None)
+    if isinstance(message, str) and hasattr(error, "detail"):  # an APIError
+        error.message = redact(message, secrets)  # type: ignore[attr-defined]
+        error.detail = redact_value(error.detail, secrets)
+        request_id = getattr(error, "request_id", None)
+        if isinstance(request_id, str):
+            error.request_id = redact(request_id, secrets)  # type: ignore[attr-defined]
+        error.args = (error.message,)  # type: ignore[attr-defined]
+        return
+    with contextlib.suppress(AttributeError, TypeError):  # a class that forbids it: cut off below when it leaks
+        error.args = tuple(redact(arg, secrets) if isinstance(arg, str) else arg for arg in error.args)
+
+
+def scrub(error: ErrorT, secrets: tuple[str, ...]) -> ErrorT:
+    """`error`, with no secret left in it or in any exception chained to it; changed in place.
+
+    Every exception reachable through `__cause__` and `__context__` (suppressed or not: error
+    reporters walk both) has its message, arguments and notes redacted, and the SDK's errors
+    their `message`, `detail` and `request_id`. An exception that still mentions a secret (its
+    `str()` is built from attributes of its own: aiohttp's) is cut off the chain, with everything
+    behind it. The last line of defence, where errors leave the SDK: the server may echo the token
+    anywhere (an event, a header, a broken chunk line, a timestamp that does not parse).
     """
     if not any(secrets):
         return error
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        message = getattr(current, "message", None)
-        if isinstance(message, str) and hasattr(current, "detail"):  # an APIError
-            redacted = redact(message, secrets)
-            current.message = redacted  # type: ignore[attr-defined]
-            current.args = (redacted,)
-            current.detail = redact_value(current.detail, secrets)
-            request_id = getattr(current, "request_id", None)
-            if isinstance(request_id, str):
-                current.request_id = redact(request_id, secrets)  # type: ignore[attr-defined]
+    chain = _chain(error)
+    for current in chain:
+        _redact_in_place(current, secrets)
+    for current in chain:
         if current.__cause__ is not None and _leaks(current.__cause__, secrets):
             current.__cause__ = None
             current.__suppress_context__ = True
         if current.__context__ is not None and _leaks(current.__context__, secrets):
             current.__context__ = None
-        current = current.__cause__ if current.__cause__ is not None else current.__context__
     return error
+
+
+@contextlib.contextmanager
+def scrubbed(secrets: tuple[str, ...]) -> Iterator[None]:
+    """Whatever is raised inside leaves it scrubbed (see `scrub`)."""
+    try:
+        yield
+    except BaseException as error:
+        scrub(error, secrets)
+        raise
+
+
+class RedirectRefused(httpx.RequestError):
+    """Internal: a redirect to a URL that carries the token, refused before it is resolved or sent."""
+
+
+def refuse_token_in_url(request: httpx.Request, secrets: tuple[str, ...]) -> None:
+    """Raise `RedirectRefused` when `request`'s URL (host, path or query) mentions a secret.
+
+    Called for every request httpx sends, redirects included, before it resolves the host: a
+    redirect to `http://<token>.example/` would put the token into a DNS query.
+    """
+    # Case-folded and percent-decoded (twice) then searched: a URL's spellings of a secret, at a
+    # fifth of `mentions`' cost (this runs on every request).
+    once = urllib.parse.unquote(str(request.url))
+    url = urllib.parse.unquote(once).lower() if "%" in once else once.lower()
+    if any(secret.lower() in url for secret in secrets if len(secret) >= _MIN_FOLDED_SECRET):
+        raise RedirectRefused("refused to follow a redirect to a URL that carries the API token", request=request)
 
 
 # Loggers of the HTTP stack whose records can quote what a server sent: httpcore's DEBUG traces
@@ -107,6 +233,7 @@ def scrub(error: ErrorT, secrets: tuple[str, ...]) -> ErrorT:
 # line. A filter applies only to records created on its own logger, so each one is listed.
 _LOGGERS = (
     "inference_api",
+    "inference_api.batch",
     "inference_api.streaming",
     "inference_api.waiting",
     "httpx",
@@ -182,27 +309,26 @@ def keep_out_of_logs(client: Any) -> None:
 class _RedactingWriter:
     """A text stream that writes to `stream` with the secrets taken out, even when one arrives
     split across writes (a model's output, printed piece by piece as it streams): the end of a
-    write that could begin a secret is held back until the next write or `flush`."""
+    write that could begin a secret (in any spelling `redact` removes) is held back until the next
+    write or `release`."""
 
     def __init__(self, stream: TextIO, secrets: tuple[str, ...]) -> None:
         self._stream = stream
         self._secrets = secrets
-        self._spellings = sorted({spelling for secret in secrets if secret for spelling in _spellings(secret)})
+        self._prefix = _prefix_pattern(_key(secrets))
         self._held = ""
 
     def write(self, text: str) -> int:
+        written = len(text)
         text = redact(self._held + text, self._secrets)
-        held = max((len(prefix) for prefix in self._open_prefixes(text)), default=0)
-        self._held = text[len(text) - held :] if held else ""
-        self._stream.write(text[: len(text) - held])
-        return len(text)
-
-    def _open_prefixes(self, text: str) -> Iterator[str]:
-        for spelling in self._spellings:
-            for length in range(min(len(spelling) - 1, len(text)), 0, -1):
-                if text.endswith(spelling[:length]):
-                    yield spelling[:length]
-                    break
+        start = len(text)
+        if self._prefix is not None:
+            open_prefix = self._prefix.search(text)
+            if open_prefix is not None:
+                start = open_prefix.start()
+        self._held = text[start:]
+        self._stream.write(text[:start])
+        return written
 
     def flush(self) -> None:
         # What is held back stays held: the next write tells whether it begins a secret.

@@ -242,7 +242,7 @@ class StreamState:
                 )
             if reason:
                 raise StreamError(
-                    redact(f"the stream ended: {_shown(reason)}", self.secrets),
+                    f"the stream ended: {_shown(redact_value(reason, self.secrets))}",
                     text=self.text,
                     detail=redact_value(self.done_data, self.secrets),
                 )

@@ -17,7 +17,7 @@ from inference_api_client.models.prediction import Prediction
 from inference_api_client.models.prediction_status import PredictionStatus
 
 from ._fields import has_field, logs_of
-from ._security import redact
+from ._security import excerpt, redact
 from .errors import APIResponseError, PredictionCanceledError, PredictionError, WaitTimeoutError
 
 __all__ = [
@@ -147,8 +147,7 @@ def is_final(prediction: Prediction, secrets: tuple[str, ...] = ()) -> bool:
     else:
         return False
     message = f"prediction {prediction.id} has status {problem}: waiting cannot tell how it ended"
-    shown = message if len(message) <= 300 else message[:299] + "…"
-    raise APIResponseError(redact(shown, secrets))
+    raise APIResponseError(excerpt(message, 300, secrets))
 
 
 def _observable(prediction: Prediction) -> tuple[Any, ...]:

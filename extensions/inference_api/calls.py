@@ -18,6 +18,7 @@ gains) are keyword arguments, checked against the generated request model (`_req
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -33,6 +34,8 @@ from inference_api_client.models.run_request import RunRequest
 from inference_api_client.models.webhook_event import WebhookEvent
 
 from . import _http
+from ._limits import DEFAULT_LIMITS, ResponseLimits
+from ._refs import check_model_ref, version_of
 from ._requests import build_body
 from ._security import check_prediction_id, redact
 from .errors import PredictionCanceledError, PredictionError
@@ -56,6 +59,8 @@ def _create_kwargs(
     webhook_events_filter: Iterable[WebhookEvent | str] | None,
     fields: Mapping[str, Any],
     caller: str,
+    client: AuthenticatedClient,
+    deadline: float,
 ) -> dict[str, Any]:
     options = dict(fields, stream=stream)
     if webhook is not None:
@@ -63,19 +68,39 @@ def _create_kwargs(
     if webhook_events_filter is not None:
         options["webhook_events_filter"] = list(webhook_events_filter)
     # A full model ref "owner/name:version" is accepted too: the version is what follows ":".
-    required = {"version": version.rpartition(":")[2], "input": encode_input(model_input)}
+    version = version_of(version)
+    required = {
+        "version": version,
+        "input": encode_input(model_input, limits=_http.limits_of(client), deadline=deadline),
+    }
     return create_prediction._get_kwargs(body=build_body(CreatePredictionRequest, required, options, caller))
 
 
-def run_body(model: str, model_input: ModelInput, fields: Mapping[str, Any], caller: str) -> RunRequest:
-    """The body of /v1/run and /v1/run_sse."""
-    return build_body(RunRequest, {"model": model, "input": encode_input(model_input)}, fields, caller)
+def run_body(
+    model: str,
+    model_input: ModelInput,
+    fields: Mapping[str, Any],
+    caller: str,
+    *,
+    limits: ResponseLimits = DEFAULT_LIMITS,
+    deadline: float = math.inf,
+) -> RunRequest:
+    """The body of /v1/run and /v1/run_sse; local files in the input read by `deadline`."""
+    model = check_model_ref(model)
+    model_input = encode_input(model_input, limits=limits, deadline=deadline)
+    return build_body(RunRequest, {"model": model, "input": model_input}, fields, caller)
 
 
 def _run_kwargs(
-    client: AuthenticatedClient, model: str, model_input: ModelInput, timeout: httpx.Timeout, fields: Mapping[str, Any]
+    client: AuthenticatedClient,
+    model: str,
+    model_input: ModelInput,
+    timeout: httpx.Timeout,
+    fields: Mapping[str, Any],
+    deadline: float,
 ) -> dict[str, Any]:
-    kwargs = run_model._get_kwargs(body=run_body(model, model_input, fields, "run"))
+    body = run_body(model, model_input, fields, "run", limits=_http.limits_of(client), deadline=deadline)
+    kwargs = run_model._get_kwargs(body=body)
     run_timeout = getattr(client, "run_timeout", None)
     if run_timeout is not None and timeout.read is not None:
         # /v1/run answers only when the model is done: wait longer for it than for other calls.
@@ -120,8 +145,9 @@ def create(
         >>> prediction.status
         <PredictionStatus.STARTING: 'starting'>
     """
-    kwargs = _create_kwargs(version, input, stream, webhook, webhook_events_filter, fields, "create")
-    return _http.parse_prediction(_http.send(client, kwargs, idempotent=False), client)
+    deadline = _http.call_deadline(client)  # reading the input's files counts against it
+    kwargs = _create_kwargs(version, input, stream, webhook, webhook_events_filter, fields, "create", client, deadline)
+    return _http.parse_prediction(_http.send(client, kwargs, idempotent=False, deadline=deadline), client)
 
 
 def get(client: AuthenticatedClient, prediction_id: Prediction | str) -> Prediction:
@@ -172,8 +198,9 @@ def run(client: AuthenticatedClient, model: str, input: ModelInput, **fields: An
         >>> run(client, MISTRAL, MistralInstructInput(prompt="A haiku about ham")).output
         ['Steamed', ' hams', ...]
     """
-    kwargs = _run_kwargs(client, model, input, client.get_httpx_client().timeout, fields)
-    response = _http.send(client, kwargs, idempotent=False, deadline=_http.run_deadline(client))
+    deadline = _http.run_deadline(client)
+    kwargs = _run_kwargs(client, model, input, client.get_httpx_client().timeout, fields, deadline)
+    response = _http.send(client, kwargs, idempotent=False, deadline=deadline)
     return _finished(_http.parse_prediction(response, client), client, _http.attempts_of(response))
 
 
@@ -192,8 +219,11 @@ async def async_create(
     Example:
         >>> prediction = await async_create(client, LLAMA, {"prompt": "Hello"}, stream=True)
     """
-    kwargs = _create_kwargs(version, input, stream, webhook, webhook_events_filter, fields, "async_create")
-    return _http.parse_prediction(await _http.async_send(client, kwargs, idempotent=False), client)
+    deadline = _http.call_deadline(client)  # reading the input's files counts against it
+    kwargs = _create_kwargs(
+        version, input, stream, webhook, webhook_events_filter, fields, "async_create", client, deadline
+    )
+    return _http.parse_prediction(await _http.async_send(client, kwargs, idempotent=False, deadline=deadline), client)
 
 
 async def async_get(client: AuthenticatedClient, prediction_id: Prediction | str) -> Prediction:
@@ -236,6 +266,7 @@ async def async_run(client: AuthenticatedClient, model: str, input: ModelInput, 
     Example:
         >>> prediction = await async_run(client, MISTRAL, {"prompt": "A haiku about ham"})
     """
-    kwargs = _run_kwargs(client, model, input, client.get_async_httpx_client().timeout, fields)
-    response = await _http.async_send(client, kwargs, idempotent=False, deadline=_http.run_deadline(client))
+    deadline = _http.run_deadline(client)
+    kwargs = _run_kwargs(client, model, input, client.get_async_httpx_client().timeout, fields, deadline)
+    response = await _http.async_send(client, kwargs, idempotent=False, deadline=deadline)
     return _finished(_http.parse_prediction(response, client), client, _http.attempts_of(response))

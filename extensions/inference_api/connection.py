@@ -86,6 +86,7 @@ class InferenceClient(AuthenticatedClient):
     fast_async: bool = field(default=False, kw_only=True)
     sleep: Callable[[float], object] = field(default=time.sleep, kw_only=True, repr=False)
     async_sleep: Callable[[float], Awaitable[object]] = field(default=anyio.sleep, kw_only=True, repr=False)
+    _async_on_aiohttp: bool = field(default=False, init=False, repr=False)
     # Set by with_options(): each wait for the server, and headers added to each request.
     request_timeout: httpx.Timeout | None = field(default=None, kw_only=True)
     extra_headers: Mapping[str, str] = field(factory=dict, kw_only=True, repr=False)
@@ -139,15 +140,23 @@ class InferenceClient(AuthenticatedClient):
         return super().get_httpx_client()
 
     def get_async_httpx_client(self) -> httpx.AsyncClient:
-        """The `httpx.AsyncClient`, on the aiohttp transport when `fast_async` is set and it is installed."""
+        """The `httpx.AsyncClient`: on the aiohttp transport when `fast_async` is set, it is installed
+        and the caller runs on asyncio; else on httpx's own (under trio: aiohttp runs on asyncio only).
+        A with_options() view uses its parent's.
+
+        Proxies from the environment (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`) are
+        honoured on both, as httpx reads them.
+        """
         if self._parent is not None:
             return self._parent.get_async_httpx_client()
-        if self._async_client is None and self.fast_async:
+        if self._async_client is None and self.fast_async and fast_async_available() and not _off_asyncio():
             transport = _aiohttp_transport(self._verify_ssl)
             if transport is not None:
                 # The generated client puts the token into its headers the same way.
                 self._headers[self.auth_header_name] = f"{self.prefix} {self.token}" if self.prefix else self.token
                 extra = {key: value for key, value in self._httpx_args.items() if key != "transport"}
+                if extra.get("trust_env", True) and "proxy" not in extra:
+                    extra["mounts"] = {**_proxy_mounts(self._verify_ssl), **extra.get("mounts", {})}
                 self._async_client = httpx.AsyncClient(
                     base_url=self._base_url,
                     cookies=self._cookies,
@@ -157,6 +166,13 @@ class InferenceClient(AuthenticatedClient):
                     transport=transport,
                     **extra,
                 )
+                self._async_on_aiohttp = True
+        elif self._async_on_aiohttp and _off_asyncio():
+            raise RuntimeError(
+                "this client's async calls run on aiohttp, which needs asyncio, and were first made on "
+                "asyncio or outside an event loop: use another client under trio (connect() picks httpx's "
+                "transport there)"
+            )
         return super().get_async_httpx_client()
 
     def close(self) -> None:
@@ -179,12 +195,34 @@ def retry_policy_of(retries: RetryPolicy | int) -> RetryPolicy:
     return RetryPolicy(max_attempts=retries + 1)
 
 
-def _aiohttp_transport(verify: Any) -> httpx.AsyncBaseTransport | None:
+def _off_asyncio() -> bool:
+    """Whether the caller runs in an event loop that is not asyncio's (trio); False outside any loop."""
+    import sniffio  # the `fast` extra's, as aiohttp's transport: only asked when that is chosen
+
+    try:
+        return sniffio.current_async_library() != "asyncio"
+    except sniffio.AsyncLibraryNotFoundError:
+        return False
+
+
+def _aiohttp_transport(verify: Any, proxy: httpx.Proxy | None = None) -> httpx.AsyncBaseTransport | None:
     try:
         from ._aiohttp import MappedAiohttpTransport
     except ImportError:
         return None
-    return MappedAiohttpTransport(verify=verify)
+    return MappedAiohttpTransport(verify=verify, proxy=proxy)
+
+
+def _proxy_mounts(verify: Any) -> dict[str, httpx.AsyncBaseTransport | None]:
+    """The proxies of the environment as httpx mounts them for its own transport (httpx's own
+    reading of HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY), each on an aiohttp transport;
+    None, for a host NO_PROXY names, is the client's direct transport."""
+    from httpx._utils import get_environment_proxies  # httpx's, so both transports read them alike
+
+    return {
+        pattern: None if url is None else _aiohttp_transport(verify, httpx.Proxy(url))
+        for pattern, url in get_environment_proxies().items()
+    }
 
 
 def _proxies_configured() -> bool:
@@ -242,11 +280,14 @@ def connect(
       the read timeout of `run()`, which answers only when the model is done.
     - `retries`: a `RetryPolicy`, or how many retries after the first attempt (0 disables).
     - `limits`: a `ResponseLimits`: how large a body, an event or JSON nesting from the server
-      may be (default 32 MiB, 16 Mi characters, 128 levels).
+      may be (default 32 MiB, 16 Mi characters, 128 levels), a download (16 GiB decoded, 100
+      times its compressed size), and a local file sent in an input (32 MiB).
     - `user_agent`: your product token, put before `inference-api/<v> python/<v> httpx/<v>`.
     - `fast_async`: the aiohttp transport for async calls (faster, above all at high
       concurrency). By default it is used when the `fast` extra is installed, no proxy is set
       in the environment and `httpx_args` brings no transport; without the extra, silently not.
+      Under trio async calls use httpx's own transport whatever it says (aiohttp needs asyncio).
+      Forced on, it honours the environment's proxies as httpx does (NO_PROXY included).
     - `follow_redirects`: on by default; httpx drops the `Authorization` header whenever a
       redirect leaves the base URL's origin.
 

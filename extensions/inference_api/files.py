@@ -7,6 +7,7 @@ download(prediction.output, "video.mp4", client=client, progress=print)
 from __future__ import annotations
 
 import base64
+import math
 import mimetypes
 import os
 import stat
@@ -24,8 +25,21 @@ import httpx
 
 from inference_api_client import AuthenticatedClient
 
-from ._http import aiter_body, async_open_stream, checked_url, iter_body, open_stream, run_deadline
+from ._http import _describe as describe_request
+from ._http import (
+    aiter_body,
+    async_open_stream,
+    attempts_of,
+    checked_url,
+    iter_body,
+    limits_of,
+    open_stream,
+    run_deadline,
+    secrets_of,
+)
+from ._limits import DEFAULT_LIMITS, ResponseLimits
 from ._security import redact
+from .errors import APIResponseError, APITimeoutError
 
 __all__ = ["ProgressCallback", "async_download", "download", "download_path", "encode_input", "to_data_uri"]
 
@@ -58,25 +72,92 @@ def _mime_type(name: str | None) -> str:
     return guessed or "application/octet-stream"
 
 
-def to_data_uri(file: PurePath | str | _BinaryReadable, mime_type: str | None = None) -> str:
+# Files are read in pieces of this size: each piece checks the deadline and the size limit.
+_READ_PIECE = 1024 * 1024
+
+
+class _Bounds:
+    """What reading local files for one request may take: bytes per file and time in all."""
+
+    __slots__ = ("deadline", "max_depth", "max_file_bytes", "seconds")
+
+    def __init__(self, limits: ResponseLimits, deadline: float) -> None:
+        self.max_file_bytes = limits.max_file_bytes
+        self.max_depth = limits.max_json_depth
+        self.deadline = deadline
+        self.seconds = getattr(deadline, "seconds", deadline - time.monotonic())
+
+    def check_time(self, what: str) -> None:
+        if time.monotonic() >= self.deadline:
+            seconds = f"{self.seconds:.4g} s"
+            raise APITimeoutError(f"reading {what} did not finish within {seconds}, the call's total timeout")
+
+    def too_large(self, what: str) -> ValueError:
+        return ValueError(
+            f"{what} is larger than {self.max_file_bytes} bytes, the limit on a file sent in an input "
+            "(ResponseLimits.max_file_bytes): pass a URL to it instead, or raise the limit"
+        )
+
+
+def _read_bounded(file: _BinaryReadable, what: str, bounds: _Bounds) -> bytes:
+    """Up to `bounds.max_file_bytes` of `file`, read by the deadline; ValueError past the limit."""
+    pieces: list[bytes] = []
+    size = 0
+    while True:
+        bounds.check_time(what)
+        piece = file.read(min(_READ_PIECE, bounds.max_file_bytes + 1 - size))
+        if not isinstance(piece, bytes):
+            raise TypeError("open the file in binary mode ('rb') to send it")
+        if not piece:
+            return b"".join(pieces)
+        pieces.append(piece)
+        size += len(piece)
+        if size > bounds.max_file_bytes:
+            raise bounds.too_large(what)
+
+
+def _read_path(path: Path, bounds: _Bounds) -> bytes:
+    """A regular file's bytes, its size checked before reading (and again while reading: it may grow)."""
+    what = f"the file {str(path)!r}"
+    # Without blocking: opening a FIFO waits for a writer. Checked once open: what is checked is
+    # what is read.
+    descriptor = os.open(path, os.O_RDONLY | _O_BINARY | getattr(os, "O_NONBLOCK", 0))
+    with open(descriptor, "rb") as file:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            # /dev/zero never ends, a FIFO may never answer: neither is a file to send.
+            raise ValueError(f"{what} is not a regular file: only regular files are sent as inputs")
+        if info.st_size > bounds.max_file_bytes:
+            raise bounds.too_large(what)
+        return _read_bounded(file, what, bounds)
+
+
+def _data_uri(file: PurePath | str | _BinaryReadable, mime_type: str | None, bounds: _Bounds) -> str:
+    if isinstance(file, PurePath | str):
+        path = Path(file)
+        content = _read_path(path, bounds)
+        name: str | None = path.name
+    else:
+        raw_name = getattr(file, "name", None)
+        name = os.fspath(raw_name) if isinstance(raw_name, str | os.PathLike) else None
+        content = _read_bounded(file, f"the file {name!r}" if name else "an open file", bounds)
+    mime = mime_type or _mime_type(name)
+    return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
+
+
+def to_data_uri(
+    file: PurePath | str | _BinaryReadable, mime_type: str | None = None, *, limits: ResponseLimits = DEFAULT_LIMITS
+) -> str:
     """A `data:` URI with the file's bytes, base64-encoded; the MIME type is guessed from its name.
+
+    Only regular files, of at most `limits.max_file_bytes` (32 MiB by default), are read: a
+    larger one, a device or a FIFO is a ValueError, before reading.
 
     Example:
         >>> to_data_uri(io.BytesIO(b"hi"), "text/plain")
         'data:text/plain;base64,aGk='
     """
-    if isinstance(file, PurePath | str):
-        path = Path(file)
-        content = path.read_bytes()
-        name: str | None = path.name
-    else:
-        content = file.read()
-        if not isinstance(content, bytes):
-            raise TypeError("open the file in binary mode ('rb') to send it")
-        raw_name = getattr(file, "name", None)
-        name = os.fspath(raw_name) if isinstance(raw_name, str | os.PathLike) else None
-    mime = mime_type or _mime_type(name)
-    return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
+    return _data_uri(file, mime_type, _Bounds(limits, math.inf))
 
 
 def _is_binary_file(value: object) -> bool:
@@ -84,32 +165,42 @@ def _is_binary_file(value: object) -> bool:
     return callable(getattr(value, "read", None)) and "b" in getattr(value, "mode", "b") and not isinstance(value, str)
 
 
-def _encode_value(value: Any) -> Any:
-    if isinstance(value, PurePath):
-        return to_data_uri(value)
-    if _is_binary_file(value):
-        return to_data_uri(value)
+def _encode_value(value: Any, bounds: _Bounds, depth: int) -> Any:
+    if depth > bounds.max_depth:
+        # Refused here, not by a RecursionError in json.dumps (or here, at ~1,000 levels).
+        raise ValueError(
+            f"the input nests deeper than {bounds.max_depth} levels (ResponseLimits.max_json_depth), or holds itself"
+        )
+    if isinstance(value, PurePath) or _is_binary_file(value):
+        return _data_uri(value, None, bounds)
     if isinstance(value, Mapping):
-        return {key: _encode_value(item) for key, item in value.items()}
+        return {key: _encode_value(item, bounds, depth + 1) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_encode_value(item) for item in value]
+        return [_encode_value(item, bounds, depth + 1) for item in value]
     if callable(getattr(value, "to_dict", None)):
-        return _encode_value(value.to_dict())
+        return _encode_value(value.to_dict(), bounds, depth)
     return value
 
 
-def encode_input(model_input: Mapping[str, Any] | _HasToDict) -> dict[str, Any]:
+def encode_input(
+    model_input: Mapping[str, Any] | _HasToDict, *, limits: ResponseLimits = DEFAULT_LIMITS, deadline: float = math.inf
+) -> dict[str, Any]:
     """A model input as JSON-ready data: typed input models through `to_dict()`, and every
     `pathlib.Path` or open binary file, however deeply nested, as a `data:` URI.
+
+    Files are bounded by `limits.max_file_bytes` each (regular files only, their size checked
+    before reading), their reading by `deadline` (on `time.monotonic()`: past it,
+    `APITimeoutError`), and the input's nesting by `limits.max_json_depth` (ValueError).
 
     Example:
         >>> encode_input({"prompt": "hi", "image": Path("cat.png")})["image"][:22]
         'data:image/png;base64,'
     """
+    bounds = _Bounds(limits, deadline)
     if isinstance(model_input, Mapping):
-        encoded = _encode_value(model_input)
+        encoded = _encode_value(model_input, bounds, 1)
     elif callable(getattr(model_input, "to_dict", None)):
-        encoded = _encode_value(model_input.to_dict())
+        encoded = _encode_value(model_input.to_dict(), bounds, 1)
     else:
         raise TypeError(f"a model input is a dict or a typed input model, not {type(model_input).__name__}")
     assert isinstance(encoded, dict)
@@ -222,6 +313,46 @@ def _deadline(client: AuthenticatedClient, timeout: float | None) -> tuple[float
     return deadline - started, deadline
 
 
+# The decoded-to-encoded ratio is checked from this many decoded bytes on: the first bytes of a
+# small compressed file (a run of zeros, a header) may grow far more than the whole.
+_RATIO_FROM = 1024 * 1024
+
+
+class _Growth:
+    """Checks a download's decoded size against `ResponseLimits.max_download_bytes`, and, when the
+    server compressed it, against `max_decoded_ratio` times the bytes received (a gzip bomb)."""
+
+    __slots__ = ("_compressed", "_limits", "_response", "_secrets")
+
+    def __init__(self, client: AuthenticatedClient, response: httpx.Response) -> None:
+        self._limits = limits_of(client)
+        self._response = response
+        self._secrets = secrets_of(client)
+        self._compressed = response.headers.get("content-encoding", "identity").strip().lower() != "identity"
+
+    def check(self, decoded: int) -> None:
+        limits = self._limits
+        if decoded > limits.max_download_bytes:
+            raise self._error(
+                f"the file is larger than {limits.max_download_bytes} bytes (ResponseLimits.max_download_bytes)"
+            )
+        if self._compressed and decoded > _RATIO_FROM:
+            encoded = max(1, self._response.num_bytes_downloaded)
+            if decoded > limits.max_decoded_ratio * encoded:
+                raise self._error(
+                    f"{encoded} compressed bytes decoded to more than {decoded}, over "
+                    f"{limits.max_decoded_ratio:g} times their size (ResponseLimits.max_decoded_ratio)"
+                )
+
+    def _error(self, problem: str) -> APIResponseError:
+        response = self._response
+        return APIResponseError(
+            redact(f"{response.status_code} from {describe_request(response.request)}: {problem}", self._secrets),
+            status_code=response.status_code,
+            attempts=attempts_of(response),
+        )
+
+
 def _total(response: httpx.Response) -> int | None:
     length = response.headers.get("content-length")
     return int(length) if length and length.isdigit() else None
@@ -264,9 +395,11 @@ def download(
             done = 0
             chunks = iter_body(http_client, response, deadline=deadline, seconds=seconds, chunk_size=chunk_size)
             with _atomic_destination(destination) as out:
+                growth = _Growth(http_client, response)
                 for chunk in chunks:
-                    out.write(chunk)
                     done += len(chunk)
+                    growth.check(done)  # before writing: a refused download leaves nothing behind
+                    out.write(chunk)
                     if progress is not None:
                         progress(done, total)
     return destination
@@ -301,7 +434,10 @@ async def async_download(
             chunks = aiter_body(http_client, response, deadline=deadline, seconds=seconds, chunk_size=chunk_size)
             with _atomic_destination(destination) as out:
                 slow_writes = 0
+                growth = _Growth(http_client, response)
                 async for chunk in chunks:
+                    done += len(chunk)
+                    growth.check(done)  # before writing: a refused download leaves nothing behind
                     if slow_writes >= _SLOW_WRITES:
                         await anyio.to_thread.run_sync(out.write, chunk)
                     else:
@@ -309,7 +445,6 @@ async def async_download(
                         out.write(chunk)
                         if time.monotonic() - started > _SLOW_WRITE:
                             slow_writes += 1
-                    done += len(chunk)
                     if progress is not None:
                         progress(done, total)
     return destination

@@ -76,7 +76,7 @@ from ._http import (
     send,
 )
 from ._http import _describe as describe_request
-from ._security import redact, scrub
+from ._security import excerpt, redact, scrub
 from ._streaming import ResumePolicy, StreamClock, StreamState
 from .calls import run_body
 from .errors import APIError, APIResponseError, APIStatusError, APITimeoutError, StreamError
@@ -198,9 +198,15 @@ class AsyncTextStream(_StreamProgress, AsyncIterator[str]):
 
 
 def _run_request_kwargs(
-    model: str, model_input: Mapping[str, Any] | Any, fields: Mapping[str, Any], caller: str
+    client: AuthenticatedClient,
+    model: str,
+    model_input: Mapping[str, Any] | Any,
+    fields: Mapping[str, Any],
+    caller: str,
+    clock: StreamClock,
 ) -> dict[str, Any]:
-    kwargs = run_model_sse._get_kwargs(body=run_body(model, model_input, fields, caller))
+    body = run_body(model, model_input, fields, caller, limits=limits_of(client), deadline=clock.total_deadline)
+    kwargs = run_model_sse._get_kwargs(body=body)
     kwargs["headers"]["Accept"] = _EVENT_STREAM
     return kwargs
 
@@ -227,10 +233,10 @@ def _follow_request_kwargs(prediction: Prediction, url: str, last_event_id: str)
     return kwargs
 
 
-def _check_event_stream(response: httpx.Response) -> None:
+def _check_event_stream(response: httpx.Response, secrets: tuple[str, ...]) -> None:
     content_type = response.headers.get("content-type", "")
     if not content_type.lower().startswith(_EVENT_STREAM):
-        shown = content_type if len(content_type) <= 100 else content_type[:99] + "…"
+        shown = excerpt(content_type, 100, secrets)
         raise APIResponseError(
             f"{response.status_code} from {describe_request(response.request)} is not an event stream "
             f"(content-type {shown!r})",
@@ -396,7 +402,7 @@ def stream(
     """
     state = _new_state(client)
     clock = _new_clock(client, timeout, idle_timeout)
-    kwargs = _run_request_kwargs(model, input, fields, "stream")
+    kwargs = _run_request_kwargs(client, model, input, fields, "stream", clock)
     return TextStream(_run_events(client, kwargs, state, on_event, clock), state)
 
 
@@ -412,7 +418,7 @@ def _run_events(
         # Not idempotent: retried only when the connection never opened, or on 429.
         response = _open_run(client, kwargs, state, clock)
         try:
-            _check_event_stream(response)
+            _check_event_stream(response, state.secrets)
             for chunk in _read_chunks(response, clock):
                 events = state.feed(chunk)
                 if events:
@@ -433,7 +439,7 @@ def _run_events(
         finally:
             response.close()
         raise state.ended_early("the server closed the stream")
-    except APIError as error:
+    except Exception as error:  # the SDK's errors, and a ValueError quoting a URL the server sent
         scrub(error, state.secrets)
         raise
 
@@ -488,7 +494,7 @@ def _follow_events(
                 _sleep(client)(reconnects.after_connect_error(exc))
                 continue
             try:
-                _check_event_stream(response)
+                _check_event_stream(response, state.secrets)
                 for chunk in _read_chunks(response, clock):
                     events = state.feed(chunk)
                     if events:
@@ -512,7 +518,7 @@ def _follow_events(
             finally:
                 response.close()
             _sleep(client)(delay)
-    except APIError as error:
+    except Exception as error:  # the SDK's errors, and a ValueError quoting a URL the server sent
         scrub(error, state.secrets)
         raise
 
@@ -533,7 +539,7 @@ def async_stream(
     """`stream` for async code: `async with async_stream(...) as text: async for piece in text: ...`."""
     state = _new_state(client)
     clock = _new_clock(client, timeout, idle_timeout)
-    kwargs = _run_request_kwargs(model, input, fields, "async_stream")
+    kwargs = _run_request_kwargs(client, model, input, fields, "async_stream", clock)
     return AsyncTextStream(_async_run_events(client, kwargs, state, on_event, clock), state)
 
 
@@ -549,7 +555,7 @@ async def _async_run_events(
         response = await _async_open_run(client, kwargs, state, clock)
         chunks = _aread_chunks(response, clock)
         try:
-            _check_event_stream(response)
+            _check_event_stream(response, state.secrets)
             async for chunk in chunks:
                 events = state.feed(chunk)
                 if events:
@@ -572,7 +578,7 @@ async def _async_run_events(
             await chunks.aclose()
             await response.aclose()
         raise state.ended_early("the server closed the stream")
-    except APIError as error:
+    except Exception as error:  # the SDK's errors, and a ValueError quoting a URL the server sent
         scrub(error, state.secrets)
         raise
 
@@ -624,7 +630,7 @@ async def _async_follow_events(
                 continue
             chunks = _aread_chunks(response, clock)
             try:
-                _check_event_stream(response)
+                _check_event_stream(response, state.secrets)
                 async for chunk in chunks:
                     events = state.feed(chunk)
                     if events:
@@ -648,6 +654,6 @@ async def _async_follow_events(
                 await chunks.aclose()
                 await response.aclose()
             await _async_sleep(client)(delay)
-    except APIError as error:
+    except Exception as error:  # the SDK's errors, and a ValueError quoting a URL the server sent
         scrub(error, state.secrets)
         raise

@@ -28,7 +28,7 @@ def test_json_within_the_limit_and_brackets_inside_strings_are_fine() -> None:
     assert loads(json.dumps({"text": "[[[[{{{{" * 1000}), 2) == {"text": "[[[[{{{{" * 1000}
 
 
-def test_scrub_redacts_the_error_and_cuts_causes_that_quote_the_secret() -> None:
+def test_scrub_redacts_the_error_and_the_causes_that_quote_the_secret() -> None:
     try:
         try:
             raise ValueError(f"illegal chunk header: {SECRET}")
@@ -38,7 +38,18 @@ def test_scrub_redacts_the_error_and_cuts_causes_that_quote_the_secret() -> None
         error = scrub(caught, (SECRET,))
     shown = "".join(traceback.format_exception(error)) + repr(error) + str(error.detail)
     assert SECRET not in shown
-    assert error.__cause__ is None and "[REDACTED]" in str(error)
+    assert "[REDACTED]" in str(error)
+    assert str(error.__cause__) == "illegal chunk header: [REDACTED]"
+
+
+def test_scrub_cuts_a_cause_it_cannot_redact() -> None:
+    class Quoting(Exception):
+        def __str__(self) -> str:
+            return f"bad line {SECRET}"
+
+    error = APIConnectionError("connection failed")
+    error.__cause__ = Quoting()
+    assert scrub(error, (SECRET,)).__cause__ is None
 
 
 def test_scrub_keeps_causes_that_are_clean() -> None:

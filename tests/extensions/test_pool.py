@@ -50,7 +50,7 @@ class Counting(httpx.AsyncBaseTransport):
 
 def counted(http_client: httpx.AsyncClient) -> Counting:
     """Prepare the client as the SDK does, then count what reaches its pool."""
-    _http._prepare(http_client)
+    _http._prepare(http_client, ())
     queued = http_client._transport
     assert isinstance(queued, QueuedTransport)
     counting = Counting(queued.transport)

@@ -115,7 +115,7 @@ def create_args() -> tuple[str, dict[str, str]]:
 def test_create_and_run_are_retried_when_the_connection_never_opened(mode: str, name: str) -> None:
     script = Script(httpx.ConnectError("refused"), httpx.ConnectTimeout("slow"), httpx.PoolTimeout("full"))
     sleeps = Sleeps()
-    model = f"mock/echo:{VERSION}" if name == "run" else VERSION
+    model = f"ali-vilab/i2vgen-xl:{VERSION}" if name == "run" else VERSION
     client = mock_client(script, sleeps=sleeps)
     invoke(mode, name, client, model, {"prompt": "hi"})
     assert len(script.requests) == 4
@@ -127,7 +127,7 @@ def test_create_and_run_are_retried_when_the_connection_never_opened(mode: str, 
 def test_create_and_run_are_retried_on_429(mode: str, name: str) -> None:
     script = Script(busy(429, "1"))
     sleeps = Sleeps()
-    model = f"mock/echo:{VERSION}" if name == "run" else VERSION
+    model = f"ali-vilab/i2vgen-xl:{VERSION}" if name == "run" else VERSION
     invoke(mode, name, mock_client(script, sleeps=sleeps), model, {"prompt": "hi"})
     assert len(script.requests) == 2
     assert sleeps == [1.0]
@@ -153,7 +153,7 @@ def test_create_and_run_are_not_retried_once_the_request_may_have_arrived(
     # A new response each time: a response object can be read once only.
     script = Script(make_outcome())
     sleeps = Sleeps()
-    model = f"mock/echo:{VERSION}" if name == "run" else VERSION
+    model = f"ali-vilab/i2vgen-xl:{VERSION}" if name == "run" else VERSION
     with pytest.raises((ServerError, APIConnectionError)) as caught:
         invoke(mode, name, mock_client(script, sleeps=sleeps), model, {"prompt": "hi"})
     assert len(script.requests) == 1

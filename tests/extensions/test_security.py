@@ -209,7 +209,7 @@ def test_the_token_is_redacted_in_every_error_and_log(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = mock_client(handler, retries=1, sleeps=Sleeps())
-    args: tuple[Any, ...] = ("abc",) if name == "get" else (f"mock/echo:{VERSION}", {"prompt": "hi"})
+    args: tuple[Any, ...] = ("abc",) if name == "get" else (f"ali-vilab/i2vgen-xl:{VERSION}", {"prompt": "hi"})
     with caplog.at_level(logging.DEBUG), pytest.raises(error_class) as caught:
         invoke(mode, name, client, *args)
     error = caught.value

@@ -346,7 +346,8 @@ class _ResultsFile:
                     try:  # one write per line: a cut one is dropped, unless all but its line break arrived
                         state.add(parse_record(line, number, str(self.path)))
                     except InvalidResultsFile:
-                        logger.warning("%s: dropping its last line, cut short: %r", self.path, line[:80])
+                        # Its length only: the line holds a model's output, which may quote anything.
+                        logger.warning("%s: dropping its last line, cut short (%d bytes)", self.path, len(line))
                         file.truncate(kept)
                     else:
                         file.write(b"\n")
@@ -573,8 +574,15 @@ class AsyncBatch:
     async def __aenter__(self) -> Self:
         if self._entered:
             raise RuntimeError("a batch runs once")
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "async_batch runs on asyncio only (its engine is asyncio's); under trio, run the sync "
+                "batch() in a worker thread: await trio.to_thread.run_sync(lambda: list(batch(...)))"
+            ) from None
         self._entered = True
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop
         self._client = _batch_client(self._caller_client)
         policy = retry_policy(self._client)  # its cap; a shorter first pause (see AdaptiveLimit)
         self._limit.backoff = attrs.evolve(policy, backoff_base=min(policy.backoff_base, PAUSE_BASE)).backoff

@@ -372,11 +372,19 @@ def test_failed_for_good_is_kept_and_retry_failed_does_it_again(
     assert "3 inputs: 0 succeeded, 3 failed (3 for good" in capsys.readouterr().err.splitlines()[-1]
 
 
-@pytest.mark.parametrize(
-    ("model", "refusal"),
-    [("mock/echo:" + "0" * 64, "NotFoundError"), ("mock/echo:not-a-version", "UnprocessableEntityError")],
-)
-def test_an_unknown_or_malformed_model_stops_before_the_second_create(
+def test_a_malformed_model_ref_is_refused_before_anything_is_sent(
+    mock_server: MockServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inputs = write_inputs(tmp_path / "inputs.jsonl", [{"n": n} for n in range(50)])
+    output = tmp_path / "results.jsonl"
+    assert batch_in_process(mock_server, "mock/echo:not-a-version", inputs, "-o", output) == 2
+    assert creates(mock_server) == 0
+    assert "not a model" in capsys.readouterr().err
+    assert not output.exists() or lines_of(output) == []
+
+
+@pytest.mark.parametrize(("model", "refusal"), [("mock/echo:" + "0" * 64, "NotFoundError")])
+def test_an_unknown_model_stops_before_the_second_create(
     mock_server: MockServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str, refusal: str
 ) -> None:
     inputs = write_inputs(tmp_path / "inputs.jsonl", [{"n": n} for n in range(50)])

@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +27,7 @@ from inference_api.cli import (
 )
 from inference_api_mock.models import ECHO, FAIL, IMAGE_TO_VIDEO, LLAMA
 from inference_api_mock.testing import MockServer
-
-Invoke = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def cli(mock_server: MockServer, capsys: pytest.CaptureFixture[str]) -> Invoke:
-    """Run the CLI against the mock server; returns (exit code, stdout, stderr)."""
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        code = main(["--token", mock_server.token, "--base-url", mock_server.base_url, *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
+from tests.cli.conftest import Invoke
 
 
 def version(ref: str) -> str:

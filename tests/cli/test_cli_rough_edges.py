@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,20 +15,10 @@ import pytest
 from inference_api.cli import EXIT_API_ERROR, EXIT_OK, EXIT_TIMED_OUT, EXIT_USAGE, build_parser, main
 from inference_api_mock.models import ECHO, IMAGE_TO_VIDEO, LLAMA
 from inference_api_mock.testing import MockServer
+from tests.cli.conftest import Invoke
 from tests.hostile.rawserver import Connection, RawServer
 
 SCRIPT = Path(sys.executable).parent / "inference-api"
-Invoke = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def cli(mock_server: MockServer, capsys: pytest.CaptureFixture[str]) -> Invoke:
-    def invoke(*args: str) -> tuple[int, str, str]:
-        code = main(["--token", mock_server.token, "--base-url", mock_server.base_url, *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 def test_a_closed_pipe_ends_the_command_quietly(mock_server: MockServer) -> None:

@@ -95,6 +95,7 @@ from inference_api_client import AuthenticatedClient
 from inference_api_client.models.prediction import Prediction
 
 from .._http import retry_policy
+from .._refs import version_of
 from .._waiting import PollSchedule, is_final
 from ..calls import async_cancel_before, async_create
 from ..connection import InferenceClient
@@ -525,6 +526,7 @@ class AsyncBatch:
             raise TypeError("inputs is an iterable of model inputs, or a pathlib.Path to a JSON Lines file, not a str")
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be a whole number >= 1, not {concurrency!r}")
+        version_of(model)  # a malformed ref fails every input alike: refused before anything is sent
         self._caller_client = client
         self._model = model
         self._inputs = inputs

@@ -172,13 +172,18 @@ def run_calls(
         def sync_call(name: str) -> Outcome:
             return _timed(name, mode, lambda: _sync_call(name, client, base_url, deadline, directory))
 
-        with client, concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
-            futures = [pool.submit(sync_call, name) for name in names]
-            _, hung = concurrent.futures.wait(futures, timeout=bound)
-            if hung:
-                hung_names = [name for name, future in zip(names, futures, strict=True) if future in hung]
-                raise AssertionError(f"sync calls still running after {bound} s: {hung_names}")
-            return [future.result() for future in futures]
+        with client:
+            pool = concurrent.futures.ThreadPoolExecutor(len(names))
+            try:
+                futures = [pool.submit(sync_call, name) for name in names]
+                _, hung = concurrent.futures.wait(futures, timeout=bound)
+                if hung:
+                    hung_names = [name for name, future in zip(names, futures, strict=True) if future in hung]
+                    raise AssertionError(f"sync calls still running after {bound} s: {hung_names}")
+                return [future.result() for future in futures]
+            finally:
+                # Never wait here for a hung call: it ends when its server closes, after this returns.
+                pool.shutdown(wait=False, cancel_futures=True)
 
     async def all_of_them() -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(names)
@@ -209,10 +214,12 @@ def run_everywhere(
 
     Concurrent, so that the suite takes about one deadline per test rather than one per case.
     """
+    bound = deadline + 2 * HANG_MARGIN  # past run_calls' own bound: it reports its hung calls first
     with contextlib.ExitStack() as stack:
         servers = {case: stack.enter_context(RawServer(handler)) for case, handler in handlers.items()}
         jobs = [(case, mode) for case in handlers for mode in modes]
-        with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
+        pool = concurrent.futures.ThreadPoolExecutor(len(jobs))
+        try:
             futures = {
                 job: pool.submit(
                     run_calls,
@@ -225,7 +232,14 @@ def run_everywhere(
                 )
                 for index, job in enumerate(jobs)
             }
+            _, hung = concurrent.futures.wait(futures.values(), timeout=bound)
+            if hung:
+                hung_jobs = [job for job, future in futures.items() if future in hung]
+                raise AssertionError(f"still running after {bound} s: {hung_jobs}")
             results = {job: future.result() for job, future in futures.items()}
+        finally:
+            # The servers close after this, which unblocks whatever still waits on them.
+            pool.shutdown(wait=False, cancel_futures=True)
         errors = [f"{case}: {error!r}" for case, server in servers.items() for error in server.errors]
     assert not errors, errors
     return results

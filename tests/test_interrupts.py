@@ -53,8 +53,8 @@ def test_a_test_stuck_after_its_timeout_ends_the_run_red_with_every_stack(tmp_pa
     """pyproject.toml's backstop: faulthandler ends a run whose test outlives its timeout."""
     (tmp_path / "test_stuck.py").write_text(STUCK_IN_CLEAN_UP)
     command = [sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path)]
-    # The project's own settings, with its timeouts (120 s, then 180 s) made short.
-    command += ["-p", "no:cacheprovider", "-o", "timeout=1", "-o", "faulthandler_timeout=4", "test_stuck.py"]
+    # The project's own settings, in one process, with its timeouts (120 s, then 180 s) made short.
+    command += ["-p", "no:cacheprovider", "-n", "0", "-o", "timeout=1", "-o", "faulthandler_timeout=4", "test_stuck.py"]
     ended = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=90, check=False)
     assert ended.returncode != 0, ended.stdout
     assert "Timeout (0:00:04)!" in ended.stderr, ended.stderr[-2000:]

@@ -29,7 +29,7 @@ def test_the_contract_tests_send_nothing_to_the_ordinary_variables() -> None:
         environment = {name: value for name, value in os.environ.items() if not name.startswith("INFERENCE_API_")}
         environment |= {"INFERENCE_API_TOKEN": "trap-token", "INFERENCE_API_BASE_URL": trap.base_url}
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "tests/contract", "-q", "-rs", "-p", "no:cacheprovider",
+            [sys.executable, "-m", "pytest", "tests/contract", "-q", "-rs", "-p", "no:cacheprovider", "-n", "0",
              "--st-max-examples", "5"],
             cwd=ROOT,
             env=environment,

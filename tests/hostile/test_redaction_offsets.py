@@ -2,11 +2,12 @@
 
 The SDK shows an excerpt of such a body (its first 200 characters); it used to cut the excerpt
 first and redact it after, so a token across the cut (at character 181) left 18 of its 22
-characters in the message, the retry log and the CLI's output. Here the token sits at every offset
-of the body, spelled as is, in upper, lower and mixed case and percent-encoded: no 8 consecutive
-characters of it may appear in any error (its whole chain), any log record or the CLI's output.
+characters in the message, the retry log and the CLI's output. Here the token sits at each offset
+up to the excerpt's cut, every 6th after it and at the body's end, spelled as is, in upper, lower
+and mixed case and percent-encoded: no 8 consecutive characters of it may appear in any error (its
+whole chain), any log record or the CLI's output.
 
-Every offset runs in-process (httpx's MockTransport, sync and async); the aiohttp transport and
+These offsets run in-process (httpx's MockTransport, sync and async); the aiohttp transport and
 the CLI, which need a socket, run a sample of offsets around the excerpt's cut and the body's ends.
 """
 
@@ -41,8 +42,17 @@ def body(spelled: str, offset: int) -> bytes:
     return text.encode()
 
 
-def offsets(spelled: str) -> range:
-    return range(BODY_SIZE - len(spelled) + 1)
+EXCERPT = 200  # the characters of such a body the SDK shows
+# Past the excerpt, every 6th offset: a token (22 characters at least) that ends within 8 of any
+# cut point there has, at one of them, at least 8 on each side of that point.
+STRIDE = 6
+
+
+def offsets(spelled: str) -> list[int]:
+    """Every offset at which the token reaches the excerpt or ends the body; every 6th between."""
+    last = BODY_SIZE - len(spelled)
+    near_the_cut = range(EXCERPT + len(spelled))
+    return sorted({*near_the_cut, *range(near_the_cut.stop, last, STRIDE), last})
 
 
 def answer(spelled: str, offset: int) -> Callable[[httpx.Request], httpx.Response]:
@@ -61,7 +71,7 @@ def problems_in(error: BaseException | None, where: str) -> list[str]:
     return [f"{where}: {piece!r} in {shown(error)}"] if piece else []
 
 
-# Every offset costs ~5 ms: four spellings here, one on the async path (the same code after the
+# Each offset costs ~5 ms: four spellings here, one on the async path (the same code after the
 # response), all six on a socket below.
 @pytest.mark.parametrize("spelling", ["as is", "upper", "mixed", "percent-encoded"])
 def test_no_piece_of_the_token_at_any_offset_sync(spelling: str, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,12 +1,13 @@
-import faulthandler
 import os
-import sys
-import threading
 
 import pytest
 
-# The `mock_server` fixture: one mock server for the session, handed to each test clean.
-pytest_plugins = ["inference_api_mock.pytest_plugin"]
+pytest_plugins = [
+    # The `mock_server` fixture: one mock server for the session, handed to each test clean.
+    "inference_api_mock.pytest_plugin",
+    # No hang outlives its test, nor the run.
+    "tests.hangs",
+]
 
 # Live tests run only with --live, against these two variables: never because INFERENCE_API_TOKEN
 # and INFERENCE_API_BASE_URL (what the CLI and connect() read) happen to be set (docs/development.md, "Live tests").
@@ -51,24 +52,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def anyio_backend() -> str:
     # anyio's pytest plugin runs `@pytest.mark.anyio` tests; asyncio is the only loop we support.
     return "asyncio"
-
-
-# Once the run is over, nothing may keep pytest from exiting: a thread left behind by a failing
-# test (non-daemon, or a thread pool's worker) would make Python wait for it at exit, for ever.
-EXIT_GRACE_SECONDS = 30.0
-_exit_status = {"status": 0}
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    _exit_status["status"] = int(exitstatus)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    def stuck() -> None:
-        print(f"\npytest: still not exited {EXIT_GRACE_SECONDS:.0f} s after the run; threads:", file=sys.stderr)
-        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
-        os._exit(_exit_status["status"] or 1)
-
-    watchdog = threading.Timer(EXIT_GRACE_SECONDS, stuck)
-    watchdog.daemon = True  # never what keeps the process alive itself
-    watchdog.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -49,13 +50,29 @@ def test_never_reached():
 """
 
 
-def test_a_test_stuck_after_its_timeout_ends_the_run_red_with_every_stack(tmp_path: Path) -> None:
-    """pyproject.toml's backstop: faulthandler ends a run whose test outlives its timeout."""
+def run_stuck(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """pytest on STUCK_IN_CLEAN_UP with the project's settings and tests/hangs.py, made quick:
+    a timeout of 1 s, then 3 s of grace."""
     (tmp_path / "test_stuck.py").write_text(STUCK_IN_CLEAN_UP)
     command = [sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path)]
-    # The project's own settings, in one process, with its timeouts (120 s, then 180 s) made short.
-    command += ["-p", "no:cacheprovider", "-n", "0", "-o", "timeout=1", "-o", "faulthandler_timeout=4", "test_stuck.py"]
-    ended = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=90, check=False)
+    command += ["-p", "tests.hangs", "-p", "no:cacheprovider", "-o", "timeout=1", "-o", "hang_grace=3", *options]
+    environment = os.environ | {"PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [*command, "test_stuck.py"], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_test_stuck_after_its_timeout_ends_the_run_red_with_every_stack(tmp_path: Path) -> None:
+    ended = run_stuck(tmp_path, "-n", "0")
     assert ended.returncode != 0, ended.stdout
     assert "Timeout (0:00:04)!" in ended.stderr, ended.stderr[-2000:]
     assert "in test_stuck_in_its_clean_up" in ended.stderr, ended.stderr[-2000:]
+
+
+def test_under_xdist_the_stuck_test_fails_once_and_the_others_run(tmp_path: Path) -> None:
+    ended = run_stuck(tmp_path, "-n", "2")
+    output = ended.stdout + ended.stderr
+    assert ended.returncode == 1, output
+    assert "worker 'gw" in output and "crashed while running 'test_stuck.py::test_stuck_in_its_clean_up'" in output
+    assert output.count("Timeout (0:00:04)!") == 1, output  # not run again on a new worker
+    assert ended.stdout.strip().splitlines()[-1].startswith("=") and "1 failed, 1 passed" in ended.stdout

@@ -1,0 +1,71 @@
+"""What ends a test run that would otherwise hang (a pytest plugin; tests/conftest.py loads it).
+
+pytest-timeout fails a test that runs past its timeout with SIGALRM, and the run goes on. Two
+hangs remain that no signal ends:
+
+- a test stuck after its timeout fired: in its own clean-up (joining a thread that never ends,
+  shutting down a pool that waits for a hung call), or in C code holding the GIL. Once the test
+  has run a grace (`hang_grace`, 60 s) past its timeout, faulthandler prints every thread's stack
+  to the real stderr and ends the process: under pytest-xdist the controller reports that test as
+  failed and starts a new worker; in one process the run ends red.
+- a thread left behind that keeps Python from exiting after the last test (non-daemon, or a thread
+  pool's worker): 30 s after the run, every thread's stack is printed and the process ends with
+  the run's own exit status.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import sys
+import threading
+from collections.abc import Generator
+
+import pytest
+
+EXIT_GRACE_SECONDS = 30.0
+_state = {"stderr": 2, "exit_status": 0}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("hang_grace", "seconds past its timeout after which a stuck test ends the process", default="60")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Output capturing is suspended between hooks: fd 2 is the terminal's stderr, or CI's log.
+    _state["stderr"] = os.dup(2)
+
+
+def _timeout_of(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("timeout")
+    if marker is not None and (marker.args or "timeout" in marker.kwargs):
+        return float(marker.args[0] if marker.args else marker.kwargs["timeout"])
+    return float(item.config.getini("timeout") or 0)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    timeout = _timeout_of(item)
+    if timeout <= 0:
+        return (yield)
+    limit = timeout + float(str(item.config.getini("hang_grace")))
+    faulthandler.dump_traceback_later(limit, exit=True, file=_state["stderr"])
+    try:
+        return (yield)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _state["exit_status"] = int(exitstatus)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    def stuck() -> None:
+        print(f"\npytest: still not exited {EXIT_GRACE_SECONDS:.0f} s after the run; threads:", file=sys.stderr)
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        os._exit(_state["exit_status"] or 1)
+
+    watchdog = threading.Timer(EXIT_GRACE_SECONDS, stuck)
+    watchdog.daemon = True  # never what keeps the process alive itself
+    watchdog.start()

@@ -9,8 +9,9 @@ hangs remain that no signal ends:
   to the real stderr and ends the process: under pytest-xdist the controller reports that test as
   failed and starts a new worker; in one process the run ends red.
 - a thread left behind that keeps Python from exiting after the last test (non-daemon, or a thread
-  pool's worker): 30 s after the run, every thread's stack is printed and the process ends with
-  the run's own exit status.
+  pool's worker): `exit_grace` (30 s) after the run, every thread's stack is printed and the process ends with
+  the run's own exit status. (An xdist worker waits for its controller after its last test; the
+  controller kills one that does not end.)
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from collections.abc import Generator
 
 import pytest
 
-EXIT_GRACE_SECONDS = 30.0
 _state = {"stderr": 2, "exit_status": 0}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("hang_grace", "seconds past its timeout after which a stuck test ends the process", default="60")
+    parser.addini("exit_grace", "seconds after the run after which a process that has not exited ends", default="30")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -61,11 +62,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker lives on until the controller ends it, and is killed if stuck
+
+    grace = float(str(config.getini("exit_grace")))
+
     def stuck() -> None:
-        print(f"\npytest: still not exited {EXIT_GRACE_SECONDS:.0f} s after the run; threads:", file=sys.stderr)
+        print(f"\npytest: still not exited {grace:.0f} s after the run; threads:", file=sys.stderr)
         faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
         os._exit(_state["exit_status"] or 1)
 
-    watchdog = threading.Timer(EXIT_GRACE_SECONDS, stuck)
+    watchdog = threading.Timer(grace, stuck)
     watchdog.daemon = True  # never what keeps the process alive itself
     watchdog.start()

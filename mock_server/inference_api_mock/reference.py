@@ -19,7 +19,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace", "query")
+from .spec import HTTP_METHODS
+
 MAX_DEPTH = 12  # inline schemas nest this deep at most; components are linked, never expanded
 NOTES = {"x-guide": "From the guide", "x-assumed": "Assumed"}
 SCHEMA_FACTS = (

@@ -34,7 +34,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 SPEC_URI = "urn:inference-api:openapi"
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")  # query: OpenAPI 3.2
 # A packaged wheel carries the spec next to this module; a checkout has it at the repository root.
 SPEC_LOCATIONS = (
     Path(__file__).resolve().parent / "openapi.yaml",

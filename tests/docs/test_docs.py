@@ -23,6 +23,7 @@ import yaml
 
 from inference_api_mock.app import DOCS_PAGE
 from inference_api_mock.testing import MockServer
+from tests.openapi_document import SPEC, example_values, operations
 from tests.script_module import load_script
 
 from .conftest import KEPT
@@ -31,31 +32,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS_SCRIPT = ROOT / "scripts" / "docs"
 RENDER = Path(__file__).with_name("render_page.mjs")
 SCREENSHOT = ROOT / "build" / "test-artifacts" / "api-reference.png"
-SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text())
-METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace", "query"}
-
-
-def operations() -> list[dict[str, Any]]:
-    return [operation for path in SPEC["paths"].values() for method, operation in path.items() if method in METHODS]
-
-
-def examples() -> list[Any]:
-    """The value of every named example in the spec."""
-    found: list[Any] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "examples" and isinstance(value, dict):
-                    found.extend(example["value"] for example in value.values() if "value" in example)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(SPEC)
-    return found
 
 
 def notes(node: Any) -> list[str]:
@@ -191,7 +167,7 @@ def test_the_reference_renders_in_headless_chromium(built_page: Path, mock_serve
         assert operation["summary"] in text, operation["operationId"]
     menu = {entry.split("\n")[0] for entry in report["menu"]}
     assert set(SPEC["components"]["schemas"]) <= menu, "every schema has its entry"
-    for value in examples():
+    for value in example_values():
         assert longest_text(value) in text
     # The notes of operations and schemas are shown with them (those of responses and headers
     # too, once their tab is selected: this test does not click them).

@@ -10,15 +10,12 @@ from typing import Any
 
 import anyio
 import httpx
-import yaml
 
 from inference_api_mock.app import create_app
 from inference_api_mock.reference import render_reference
 from inference_api_mock.spec import load_spec
+from tests.openapi_document import METHODS, SPEC, example_values, operations
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text())
-METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace", "query"}
 VOID = {"meta", "link", "br", "hr", "img", "input"}
 BLOCKS = {"div", "table", "ul", "ol", "pre", "section", "h1", "h2", "h3", "h4", "h5", "p"}
 
@@ -59,28 +56,6 @@ class Page(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
-
-
-def operations() -> list[dict[str, Any]]:
-    return [operation for path in SPEC["paths"].values() for method, operation in path.items() if method in METHODS]
-
-
-def example_values() -> list[Any]:
-    found: list[Any] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "examples" and isinstance(value, dict):
-                    found.extend(example["value"] for example in value.values() if "value" in example)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(SPEC)
-    return found
 
 
 def schema_example_values() -> list[Any]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from _harness import Bench, fmt_ratio, interleave, ratios
 from httpx._decoders import LineDecoder, TextDecoder
@@ -70,8 +70,21 @@ class Consumed(NamedTuple):
     data_chars: int
 
 
+class HasData(Protocol):
+    @property
+    def data(self) -> str: ...
+
+
 # Every contender is consumed the way a user reads events: iterate them one by one and read
 # `.data` of each (summing its length also checks that all decoders agree on the text).
+def consumed(events: Iterable[HasData]) -> Consumed:
+    count = chars = 0
+    for event in events:
+        count += 1
+        chars += len(event.data)
+    return Consumed(count, chars)
+
+
 def run_ours_feed(chunks: list[bytes]) -> Consumed:
     decoder = SSEDecoder()
     count = chars = 0
@@ -79,22 +92,6 @@ def run_ours_feed(chunks: list[bytes]) -> Consumed:
         for event in decoder.feed(chunk):
             count += 1
             chars += len(event.data)
-    return Consumed(count, chars)
-
-
-def run_ours_iter_events(chunks: list[bytes]) -> Consumed:
-    count = chars = 0
-    for event in iter_events(chunks):
-        count += 1
-        chars += len(event.data)
-    return Consumed(count, chars)
-
-
-def run_generated_iter_events(chunks: list[bytes]) -> Consumed:
-    count = chars = 0
-    for event in generated_iter_events(chunks):
-        count += 1
-        chars += len(event.data)
     return Consumed(count, chars)
 
 
@@ -144,22 +141,6 @@ def replicate_events(chunks: Iterable[bytes]) -> Iterator[ReplicateEvent]:
             yield sse
 
 
-def run_httpx_sse(chunks: list[bytes]) -> Consumed:
-    count = chars = 0
-    for event in httpx_sse_events(chunks):
-        count += 1
-        chars += len(event.data)
-    return Consumed(count, chars)
-
-
-def run_replicate(chunks: list[bytes]) -> Consumed:
-    count = chars = 0
-    for event in replicate_events(chunks):
-        count += 1
-        chars += len(event.data)
-    return Consumed(count, chars)
-
-
 def run_raw_baseline(chunks: list[bytes]) -> Consumed:
     lines = chars = 0
     for chunk in chunks:
@@ -174,11 +155,11 @@ FEED = "ours (SSEDecoder.feed)"
 ITER_EVENTS = "ours (iter_events)"
 GENERATED = "generated client (iter_events)"
 DECODERS: dict[str, Callable[[list[bytes]], Consumed]] = {
-    FEED: run_ours_feed,
-    ITER_EVENTS: run_ours_iter_events,
-    GENERATED: run_generated_iter_events,
-    "httpx-sse": run_httpx_sse,
-    "replicate": run_replicate,
+    FEED: run_ours_feed,  # its own loop: the decoder is fed chunk by chunk, as a transport would
+    ITER_EVENTS: lambda chunks: consumed(iter_events(chunks)),
+    GENERATED: lambda chunks: consumed(generated_iter_events(chunks)),
+    "httpx-sse": lambda chunks: consumed(httpx_sse_events(chunks)),
+    "replicate": lambda chunks: consumed(replicate_events(chunks)),
     BASELINE: run_raw_baseline,
 }
 REFERENCE = "httpx-sse"

@@ -9,9 +9,9 @@ hangs remain that no signal ends:
   to the real stderr and ends the process: under pytest-xdist the controller reports that test as
   failed and starts a new worker; in one process the run ends red.
 - a thread left behind that keeps Python from exiting after the last test (non-daemon, or a thread
-  pool's worker): `exit_grace` (30 s) after the run, every thread's stack is printed and the process ends with
-  the run's own exit status. (An xdist worker waits for its controller after its last test; the
-  controller kills one that does not end.)
+  pool's worker): `exit_grace` (30 s) after the run, every thread's stack is printed and the
+  process ends with the run's own exit status. (An xdist worker waits for its controller after its
+  last test; the controller kills one that does not end.)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import faulthandler
 import os
 import sys
 import threading
-from collections.abc import Generator
+from typing import Any
 
 import pytest
 
@@ -37,24 +37,20 @@ def pytest_configure(config: pytest.Config) -> None:
     _state["stderr"] = os.dup(2)
 
 
-def _timeout_of(item: pytest.Item) -> float:
-    marker = item.get_closest_marker("timeout")
-    if marker is not None and (marker.args or "timeout" in marker.kwargs):
-        return float(marker.args[0] if marker.args else marker.kwargs["timeout"])
-    return float(item.config.getini("timeout") or 0)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
-    timeout = _timeout_of(item)
-    if timeout <= 0:
-        return (yield)
-    limit = timeout + float(str(item.config.getini("hang_grace")))
+# Set and cancelled with pytest-timeout's own timer, so this follows every way its timeout is set
+# (ini, --timeout, PYTEST_TIMEOUT, the mark; none or 0 sets neither) and stops when pdb starts.
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> None:
+    limit = float(settings.timeout) + float(str(item.config.getini("hang_grace")))
     faulthandler.dump_traceback_later(limit, exit=True, file=_state["stderr"])
-    try:
-        return (yield)
-    finally:
-        faulthandler.cancel_dump_traceback_later()
+    # None: pytest-timeout's own implementation sets its timer too.
+
+
+def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
+    faulthandler.cancel_dump_traceback_later()
+
+
+def pytest_enter_pdb() -> None:
+    faulthandler.cancel_dump_traceback_later()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

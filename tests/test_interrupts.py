@@ -99,3 +99,19 @@ def test_a_thread_left_behind_cannot_keep_the_run_from_ending(tmp_path: Path, wo
         assert "still not exited 2 s after the run" in ended.stderr
         assert "in test_leaves_a_thread_behind" not in ended.stderr  # the thread's stack is shown...
         assert "threading.py" in ended.stderr  # ...waiting in Event.wait
+
+
+SLOW_BUT_FINE = """
+import time
+
+
+def test_takes_its_time():
+    time.sleep(5)
+"""
+
+
+def test_without_a_timeout_nothing_ends_a_slow_test(tmp_path: Path) -> None:
+    """`--timeout 0` (for a debugger) turns off the backstop too, not only pytest-timeout."""
+    ended = run_stuck(tmp_path, "-n", "0", "--timeout", "0", tests=SLOW_BUT_FINE)  # 5 s > 1 s + 3 s
+    assert ended.returncode == 0, ended.stdout + ended.stderr
+    assert "1 passed" in ended.stdout

@@ -58,11 +58,12 @@ def _spellings_of(character: str) -> list[str]:
 
 # Secrets shorter than this are matched only as they are, and as repr() escapes them: in any case
 # and encoding, a test's token "t" would match in every word (and in "[REDACTED]" itself).
-_MIN_FOLDED_SECRET = 8
+# connect() refuses API tokens this short, so a real token is always matched in every spelling.
+MIN_TOKEN_LENGTH = 8
 
 
 def _spelled(secret: str) -> str:
-    if len(secret) < _MIN_FOLDED_SECRET:
+    if len(secret) < MIN_TOKEN_LENGTH:
         return "|".join(re.escape(spelling) for spelling in sorted(_exact_spellings(secret), key=len, reverse=True))
     return "".join(f"(?:{'|'.join(_spellings_of(character))})" for character in secret)
 
@@ -77,7 +78,7 @@ def _pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
     a percent escape may be either case). `[REDACTED]` comes first: it is kept whole, never
     matched into."""
     alternatives = [
-        f"(?-i:{_spelled(secret)})" if len(secret) < _MIN_FOLDED_SECRET else _spelled(secret)
+        f"(?-i:{_spelled(secret)})" if len(secret) < MIN_TOKEN_LENGTH else _spelled(secret)
         for secret in sorted({secret for secret in secrets if secret}, key=len, reverse=True)
     ]
     if not alternatives:
@@ -224,7 +225,7 @@ def refuse_token_in_url(request: httpx.Request, secrets: tuple[str, ...]) -> Non
     # fifth of `mentions`' cost (this runs on every request).
     once = urllib.parse.unquote(str(request.url))
     url = urllib.parse.unquote(once).lower() if "%" in once else once.lower()
-    if any(secret.lower() in url for secret in secrets if len(secret) >= _MIN_FOLDED_SECRET):
+    if any(secret.lower() in url for secret in secrets if len(secret) >= MIN_TOKEN_LENGTH):
         raise RedirectRefused("refused to follow a redirect to a URL that carries the API token", request=request)
 
 

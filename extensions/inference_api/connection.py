@@ -27,6 +27,7 @@ from ._http import logger
 from ._limits import ResponseLimits
 from ._logging import configure_from_environment
 from ._retry import RetryPolicy
+from ._security import MIN_TOKEN_LENGTH
 from ._version import __version__
 
 __all__ = [
@@ -42,7 +43,6 @@ __all__ = [
     "fast_async_available",
 ]
 
-MIN_TOKEN_LENGTH = 8
 TOKEN_ENV = "INFERENCE_API_TOKEN"  # noqa: S105 (the variable's name, not a token)
 BASE_URL_ENV = "INFERENCE_API_BASE_URL"
 # The `servers` URL of openapi.yaml (tests check that the two agree).

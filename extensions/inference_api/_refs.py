@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from ._security import excerpt
+
 __all__ = ["GUIDE_MODELS", "check_model_ref", "version_of"]
 
 # openapi.yaml: RunRequest.model's pattern, CreatePredictionRequest.version's.
@@ -29,7 +31,7 @@ _GUIDE_NAMES = {version: name for name, version in GUIDE_MODELS.items()}
 
 
 def _shown(value: str) -> str:
-    return repr(value if len(value) <= 100 else value[:99] + "…")
+    return repr(excerpt(value, 100, ()))
 
 
 def check_model_ref(model: object) -> str:

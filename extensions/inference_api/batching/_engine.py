@@ -442,13 +442,12 @@ class _ResultsFile:
             with contextlib.suppress(OSError):
                 os.chmod(handle.name, os.stat(target).st_mode & 0o7777)
             os.replace(handle.name, target)
-        except OSError as error:  # the file is whole, uncompacted: the next run reads it as it is
+        except BaseException as error:
             Path(handle.name).unlink(missing_ok=True)
-            raise ResultsWriteError(
-                error.errno, f"cannot compact the results file ({error.strerror or error})", str(self.path)
-            ) from error
-        except BaseException:
-            Path(handle.name).unlink(missing_ok=True)
+            if isinstance(error, OSError):  # the file is whole, uncompacted: the next run reads it as it is
+                raise ResultsWriteError(
+                    error.errno, f"cannot compact the results file ({error.strerror or error})", str(self.path)
+                ) from error
             raise
 
 

@@ -16,7 +16,8 @@ from inference_api.cli import EXIT_API_ERROR, EXIT_OK, EXIT_TIMED_OUT, EXIT_USAG
 from inference_api_mock.models import ECHO, IMAGE_TO_VIDEO, LLAMA
 from inference_api_mock.testing import MockServer
 from tests.cli.conftest import Invoke
-from tests.hostile.rawserver import Connection, RawServer
+from tests.hostile.answers import silent
+from tests.hostile.rawserver import RawServer
 
 SCRIPT = Path(sys.executable).parent / "inference-api"
 
@@ -73,14 +74,9 @@ def test_a_download_path_ending_in_a_slash_is_a_directory(cli: Invoke, tmp_path:
     assert (code, err) == (EXIT_OK, "") and out == f"saved {saved.stat().st_size} bytes to {saved}\n"
 
 
-def _silent(connection: Connection) -> None:
-    connection.request()
-    connection.hold()
-
-
 @pytest.mark.parametrize("command", ["run", "stream"])
 def test_run_and_stream_take_a_timeout(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with RawServer(_silent) as raw:
+    with RawServer(silent) as raw:
         code = main(["--token", "t0ken-for-timeouts", "--base-url", raw.base_url, command, LLAMA, "--timeout", "0.5"])
     err = capsys.readouterr().err
     assert code == EXIT_TIMED_OUT and err.startswith("inference-api: ") and err.count("\n") == 1, err

@@ -35,6 +35,7 @@ from inference_api import (
 )
 from inference_api_mock.models import ECHO, LLAMA
 from inference_api_mock.testing import MockServer
+from tests.hostile.answers import silent
 from tests.hostile.rawserver import Connection, RawServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,14 +145,9 @@ def test_every_async_call_gives_its_response(server: MockServer, tmp_path: Path)
     assert seen[-1][1] == 404 and all(status < 300 for _, status in seen[:-1])
 
 
-def _silent(connection: Connection) -> None:
-    connection.request()
-    connection.hold()  # never answers
-
-
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_a_per_call_timeout_ends_a_call_to_a_silent_server_while_the_default_stays(mode: str) -> None:
-    with RawServer(_silent) as raw:
+    with RawServer(silent) as raw:
         client = connect("r8_token_for_options", raw.base_url, retries=0, fast_async=False)
         assert client.call_timeout == 120.0
         quick = client.with_options(timeout=0.5)

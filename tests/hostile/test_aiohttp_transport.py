@@ -24,9 +24,9 @@ from inference_api._retry import RetryPolicy
 from inference_api.connection import connect
 from inference_api.errors import APIConnectionError, APIError, APITimeoutError, StreamError, StreamTimeoutError
 from tests.hostile import harness
+from tests.hostile.answers import garbage_chunk
 from tests.hostile.harness import PREDICTION_ID, TOKEN
 from tests.hostile.rawserver import Connection, RawServer
-from tests.hostile.test_deadlines import garbage_chunk
 
 ASYNC_MODES = ("async-aiohttp", "async-httpx")
 READ_TIMEOUT = 1.0

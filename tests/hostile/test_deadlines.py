@@ -23,6 +23,7 @@ from inference_api import calls, streaming
 from inference_api._deadline_sync import is_bounded
 from inference_api.errors import APIConnectionError, APIError, APITimeoutError, StreamTimeoutError, WaitTimeoutError
 from tests.hostile import harness
+from tests.hostile.answers import content_type, garbage_chunk, silent
 from tests.hostile.harness import TOKEN
 from tests.hostile.rawserver import Connection, RawServer
 
@@ -32,30 +33,12 @@ DRIP_INTERVAL = 0.25
 PAD = b" " * 160  # the drip lasts (len(body) * DRIP_INTERVAL) seconds: 40 s and more
 
 
-def content_type(path: str) -> str:
-    if path.endswith("/stream") or path == "/v1/run_sse":
-        return "text/event-stream"
-    if path.startswith("/files/"):
-        return "video/mp4"
-    return "application/json"
-
-
 def body_for(path: str, base_url: str) -> bytes:
     if content_type(path) == "text/event-stream":
         return b"id: 1\nevent: output\ndata: a\n\n" + b": " + PAD + b"\n\nid: 2\nevent: done\ndata: {}\n\n"
     if path.startswith("/files/"):
         return b"\x00" * 200
     return harness.envelope(base_url, status="succeeded") + PAD
-
-
-def garbage_chunk(connection: Connection) -> None:
-    request = connection.request()
-    head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type(request.path)}\r\nTransfer-Encoding: chunked\r\n\r\n"
-    connection.send(head.encode())
-    connection.send(b'5\r\n{"dat\r\n')
-    connection.pause(0.05)
-    connection.send(b"zz\r\n\r\n")
-    connection.hold()
 
 
 def drip_body(connection: Connection) -> None:
@@ -70,11 +53,6 @@ def drip_headers(connection: Connection) -> None:
     request = connection.request()
     connection.send(b"HTTP/1.1 200 OK\r\n")
     connection.drip(f"Content-Type: {content_type(request.path)}\r\nX-Padding: ".encode() + PAD, DRIP_INTERVAL)
-
-
-def silent(connection: Connection) -> None:
-    connection.request()
-    connection.hold()
 
 
 SCENARIOS = {

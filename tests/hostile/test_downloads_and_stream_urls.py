@@ -24,20 +24,12 @@ from inference_api._limits import ResponseLimits
 from inference_api.errors import APIResponseError
 from inference_api_client.models.prediction import Prediction
 from tests.hostile import harness
+from tests.hostile.answers import serve
 from tests.hostile.rawserver import Connection, RawServer
 
 MiB = 1024 * 1024
 # 64 MiB of zeros: ~64 KiB compressed, a thousand times smaller, as the bomb of the issue.
 BOMB = gzip.compress(b"\x00" * 64 * MiB, compresslevel=9)
-
-
-def serve(body: bytes, *headers: str) -> RawServer:
-    def handle(connection: Connection) -> None:
-        connection.request()
-        head = ["HTTP/1.1 200 OK", "Content-Type: video/mp4", f"Content-Length: {len(body)}", *headers]
-        connection.send(("\r\n".join([*head, "Connection: close"]) + "\r\n\r\n").encode() + body)
-
-    return RawServer(handle)
 
 
 def download(mode: str, url: str, destination: Path, **options: object) -> Path:

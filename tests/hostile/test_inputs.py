@@ -30,9 +30,9 @@ from inference_api._limits import ResponseLimits
 from inference_api.errors import APITimeoutError
 from inference_api_mock.models import MISTRAL
 from tests.hostile import harness
+from tests.hostile.answers import events, is_stream, prediction
 from tests.hostile.harness import VERSION
 from tests.hostile.rawserver import Connection, RawServer
-from tests.hostile.test_redaction import events, is_stream, prediction
 
 LLAMA = f"meta/llama-2-7b-chat:{VERSION}"
 MISTRAL_VERSION = MISTRAL.rpartition(":")[2]

@@ -19,31 +19,11 @@ import pytest
 from inference_api.cli import main
 from inference_api.errors import APIError
 from tests.hostile import harness
+from tests.hostile.answers import chunked, events, is_stream, prediction, send, token_of
 from tests.hostile.harness import PREDICTION_ID, TOKEN
 from tests.hostile.rawserver import Connection, Handler, RawServer, Request
 
 Answer = Callable[[Connection, Request, str], None]
-
-
-def token_of(request: Request) -> str:
-    return request.headers.get("authorization", "").partition(" ")[2]
-
-
-def send(connection: Connection, status: str, content_type: str, body: bytes, *headers: str) -> None:
-    lines = [f"HTTP/1.1 {status}", f"Content-Type: {content_type}", f"Content-Length: {len(body)}", *headers]
-    connection.send(("\r\n".join([*lines, "Connection: close"]) + "\r\n\r\n").encode() + body)
-
-
-def prediction(connection: Connection, request: Request, **overrides: object) -> None:
-    send(connection, "200 OK", "application/json", harness.envelope(connection.server.base_url, **overrides))
-
-
-def events(connection: Connection, body: bytes, *headers: str) -> None:
-    send(connection, "200 OK", "text/event-stream", b"id: 1\nevent: output\ndata: a\n\n" + body, *headers)
-
-
-def is_stream(request: Request) -> bool:
-    return request.path.endswith("/stream") or request.path == "/v1/run_sse"
 
 
 def scenario(on_stream: Answer | None = None, on_json: Answer | None = None, on_any: Answer | None = None) -> Handler:
@@ -62,12 +42,6 @@ def scenario(on_stream: Answer | None = None, on_json: Answer | None = None, on_
             (on_json or (lambda c, r, t: prediction(c, r, status="succeeded")))(connection, request, token)
 
     return handle
-
-
-def chunked(connection: Connection, size_line: str) -> None:
-    connection.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
-    connection.send(b'5\r\n{"dat\r\n' + size_line.encode() + b"\r\n\r\n")
-    connection.pause(0.2)
 
 
 SCENARIOS: dict[str, Handler] = {

@@ -27,10 +27,10 @@ import pytest
 from inference_api.cli import main
 from inference_api.errors import APIError
 from tests.hostile import harness
+from tests.hostile.answers import chunked, events, is_stream, prediction, send, token_of
 from tests.hostile.harness import PREDICTION_ID, TOKEN
 from tests.hostile.leaks import SPELLINGS, leaked, logged, shown
 from tests.hostile.rawserver import Connection, Handler, RawServer, Request
-from tests.hostile.test_redaction import chunked, events, is_stream, prediction, send, token_of
 
 DEADLINE = 1.5
 CHAIN_SPELLINGS = ("as is", "upper", "percent-encoded")

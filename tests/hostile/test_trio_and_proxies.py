@@ -26,9 +26,9 @@ from inference_api.connection import connect
 from inference_api_mock.models import ECHO, LLAMA
 from inference_api_mock.testing import MockServer
 from tests.hostile import harness
+from tests.hostile.answers import serve
 from tests.hostile.harness import PREDICTION_ID, TOKEN
 from tests.hostile.rawserver import Connection, RawServer
-from tests.hostile.test_downloads_and_stream_urls import serve
 
 
 @pytest.fixture(scope="module")

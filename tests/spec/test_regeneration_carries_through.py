@@ -207,7 +207,6 @@ from inference_api import connect, create
 from inference_api.cli import main
 from tests.extensions.calls_support import prediction_json
 from tests.recording_server import RecordingServer
-from tests.spec.copies import change_spec, regenerate, repository_copy, run_module, run_python
 assert inference_api_client.__file__.startswith({str(package)!r}), inference_api_client.__file__
 with RecordingServer(201, {{"data": prediction_json()}}) as server:
     with connect("test-token", server.base_url, retries=0) as client:

@@ -142,9 +142,8 @@ def test_x_notes_are_shown_under_each_elements_description() -> None:
 
 
 def test_the_reference_renders_in_headless_chromium(built_page: Path, mock_server: MockServer) -> None:
-    chromium = required_tool(
-        "chromium", "chromium", "chromium-browser", "google-chrome", hint="apt-get install chromium, or set CHROMIUM"
-    )
+    dev = load_script(ROOT / "scripts" / "dev")  # found as `scripts/dev test` checks for it first
+    chromium = dev.find_chromium() or pytest.fail(f"Chromium not found: {dev.CHROMIUM_HINT}")
     node = required_tool("node", "node", hint="install Node.js 20 or newer")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(

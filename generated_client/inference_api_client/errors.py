@@ -6,6 +6,9 @@ from typing import Self
 
 import httpx
 
+from .client import AuthenticatedClient, Client
+from .types import WrongMediaType
+
 # How much of a body an error keeps and shows: enough to recognise an error page.
 EXCERPT_BYTES = 1024
 _REDACTED = "[REDACTED]"
@@ -76,3 +79,34 @@ class NotAnEventStream(UnexpectedStatus):
 
 
 __all__ = ["EXCERPT_BYTES", "NotAnEventStream", "UnexpectedContent", "UnexpectedStatus"]
+
+
+# The endpoint modules' handling of an answer the API document does not describe, written once.
+
+# What a body that is not the documented one raises while it is parsed: JSONDecodeError and the
+# models' ValueError, KeyError, TypeError and AttributeError on another shape.
+NOT_THE_DOCUMENTED_BODY = (ValueError, KeyError, TypeError, AttributeError)
+
+
+def client_secret(client: AuthenticatedClient | Client) -> str | None:
+    """The token an error must not show."""
+    return client.token if isinstance(client, AuthenticatedClient) else None
+
+
+def raise_unexpected(
+    client: AuthenticatedClient | Client,
+    response: httpx.Response,
+    error: type[UnexpectedStatus],
+    reason: str | None,
+    strict: bool,
+) -> None:
+    """Raises `error` for `response` when the call is strict or the client says to."""
+    # Called outside any except block, so that no chain keeps the body (JSONDecodeError.doc).
+    if strict or client.raise_on_unexpected_status:
+        raise error.from_response(response, secret=client_secret(client), reason=reason)
+
+
+def reason_of(exc: Exception) -> str:
+    """Why a body is not the documented one: only the exception's type, as its message may quote
+    the body (the errors bound and redact that)."""
+    return str(exc) if isinstance(exc, WrongMediaType) else f"the body is not the documented one ({type(exc).__name__})"

@@ -6,13 +6,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_response import ErrorResponse
 from ...models.prediction_response import PredictionResponse
-from ...types import (
-    Response,
-    WrongMediaType,
-    check_media_type,
-    http_status,
-    path_segment,
-)
+from ...types import Response, check_media_type, http_status, path_segment
 
 
 def _get_kwargs(
@@ -29,29 +23,6 @@ def _get_kwargs(
     return _kwargs
 
 
-# What a body that is not the documented one raises while it is parsed: JSONDecodeError and the
-# models' ValueError, KeyError, TypeError and AttributeError on another shape.
-_NOT_THE_DOCUMENTED_BODY = (ValueError, KeyError, TypeError, AttributeError)
-
-
-def _unexpected(
-    client: AuthenticatedClient | Client,
-    response: httpx.Response,
-    error: type[errors.UnexpectedStatus],
-    reason: str | None,
-    strict: bool,
-) -> None:
-    # Called outside any except block, so that no chain keeps the body (JSONDecodeError.doc).
-    if strict or client.raise_on_unexpected_status:
-        secret = client.token if isinstance(client, AuthenticatedClient) else None
-        raise error.from_response(response, secret=secret, reason=reason)
-
-
-def _reason(exc: Exception) -> str:
-    # Only the exception's type: its message may quote the body (errors.py bounds and redacts that).
-    return str(exc) if isinstance(exc, WrongMediaType) else f"the body is not the documented one ({type(exc).__name__})"
-
-
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response, strict: bool = False
 ) -> ErrorResponse | PredictionResponse | None:
@@ -62,9 +33,9 @@ def _parse_response(
 
             return response_200
 
-        except _NOT_THE_DOCUMENTED_BODY as exc:
-            reason = _reason(exc)
-        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        except errors.NOT_THE_DOCUMENTED_BODY as exc:
+            reason = errors.reason_of(exc)
+        errors.raise_unexpected(client, response, errors.UnexpectedContent, reason, strict)
         return None
 
     if response.status_code == 401:
@@ -74,9 +45,9 @@ def _parse_response(
 
             return response_401
 
-        except _NOT_THE_DOCUMENTED_BODY as exc:
-            reason = _reason(exc)
-        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        except errors.NOT_THE_DOCUMENTED_BODY as exc:
+            reason = errors.reason_of(exc)
+        errors.raise_unexpected(client, response, errors.UnexpectedContent, reason, strict)
         return None
 
     if response.status_code == 404:
@@ -86,9 +57,9 @@ def _parse_response(
 
             return response_404
 
-        except _NOT_THE_DOCUMENTED_BODY as exc:
-            reason = _reason(exc)
-        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        except errors.NOT_THE_DOCUMENTED_BODY as exc:
+            reason = errors.reason_of(exc)
+        errors.raise_unexpected(client, response, errors.UnexpectedContent, reason, strict)
         return None
 
     if response.status_code == 422:
@@ -98,9 +69,9 @@ def _parse_response(
 
             return response_422
 
-        except _NOT_THE_DOCUMENTED_BODY as exc:
-            reason = _reason(exc)
-        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        except errors.NOT_THE_DOCUMENTED_BODY as exc:
+            reason = errors.reason_of(exc)
+        errors.raise_unexpected(client, response, errors.UnexpectedContent, reason, strict)
         return None
 
     if response.status_code == 429:
@@ -110,9 +81,9 @@ def _parse_response(
 
             return response_429
 
-        except _NOT_THE_DOCUMENTED_BODY as exc:
-            reason = _reason(exc)
-        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        except errors.NOT_THE_DOCUMENTED_BODY as exc:
+            reason = errors.reason_of(exc)
+        errors.raise_unexpected(client, response, errors.UnexpectedContent, reason, strict)
         return None
 
     if 500 <= response.status_code <= 599:
@@ -122,12 +93,12 @@ def _parse_response(
 
             return response_5xx
 
-        except _NOT_THE_DOCUMENTED_BODY as exc:
-            reason = _reason(exc)
-        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        except errors.NOT_THE_DOCUMENTED_BODY as exc:
+            reason = errors.reason_of(exc)
+        errors.raise_unexpected(client, response, errors.UnexpectedContent, reason, strict)
         return None
 
-    _unexpected(client, response, errors.UnexpectedStatus, None, strict)
+    errors.raise_unexpected(client, response, errors.UnexpectedStatus, None, strict)
     return None
 
 

@@ -16,7 +16,6 @@ from ...types import (
     UNSET,
     Response,
     Unset,
-    WrongMediaType,
     aread_bounded,
     check_media_type,
     http_status,
@@ -46,29 +45,6 @@ def _get_kwargs(
     return _kwargs
 
 
-# What a body that is not the documented one raises while it is parsed: JSONDecodeError and the
-# models' ValueError, KeyError, TypeError and AttributeError on another shape.
-_NOT_THE_DOCUMENTED_BODY = (ValueError, KeyError, TypeError, AttributeError)
-
-
-def _unexpected(
-    client: AuthenticatedClient | Client,
-    response: httpx.Response,
-    error: type[errors.UnexpectedStatus],
-    reason: str | None,
-    strict: bool,
-) -> None:
-    # Called outside any except block, so that no chain keeps the body (JSONDecodeError.doc).
-    if strict or client.raise_on_unexpected_status:
-        secret = client.token if isinstance(client, AuthenticatedClient) else None
-        raise error.from_response(response, secret=secret, reason=reason)
-
-
-def _reason(exc: Exception) -> str:
-    # Only the exception's type: its message may quote the body (errors.py bounds and redacts that).
-    return str(exc) if isinstance(exc, WrongMediaType) else f"the body is not the documented one ({type(exc).__name__})"
-
-
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response, strict: bool = False
 ) -> ErrorResponse | None:
@@ -76,9 +52,9 @@ def _parse_response(
         try:
             check_media_type(response.headers.get("content-type"), "text/event-stream")
             return None
-        except _NOT_THE_DOCUMENTED_BODY as exc:
-            reason = _reason(exc)
-        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        except errors.NOT_THE_DOCUMENTED_BODY as exc:
+            reason = errors.reason_of(exc)
+        errors.raise_unexpected(client, response, errors.UnexpectedContent, reason, strict)
         return None
 
     if response.status_code == 401:
@@ -88,9 +64,9 @@ def _parse_response(
 
             return response_401
 
-        except _NOT_THE_DOCUMENTED_BODY as exc:
-            reason = _reason(exc)
-        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        except errors.NOT_THE_DOCUMENTED_BODY as exc:
+            reason = errors.reason_of(exc)
+        errors.raise_unexpected(client, response, errors.UnexpectedContent, reason, strict)
         return None
 
     if response.status_code == 404:
@@ -100,9 +76,9 @@ def _parse_response(
 
             return response_404
 
-        except _NOT_THE_DOCUMENTED_BODY as exc:
-            reason = _reason(exc)
-        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        except errors.NOT_THE_DOCUMENTED_BODY as exc:
+            reason = errors.reason_of(exc)
+        errors.raise_unexpected(client, response, errors.UnexpectedContent, reason, strict)
         return None
 
     if response.status_code == 422:
@@ -112,9 +88,9 @@ def _parse_response(
 
             return response_422
 
-        except _NOT_THE_DOCUMENTED_BODY as exc:
-            reason = _reason(exc)
-        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        except errors.NOT_THE_DOCUMENTED_BODY as exc:
+            reason = errors.reason_of(exc)
+        errors.raise_unexpected(client, response, errors.UnexpectedContent, reason, strict)
         return None
 
     if response.status_code == 429:
@@ -124,9 +100,9 @@ def _parse_response(
 
             return response_429
 
-        except _NOT_THE_DOCUMENTED_BODY as exc:
-            reason = _reason(exc)
-        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        except errors.NOT_THE_DOCUMENTED_BODY as exc:
+            reason = errors.reason_of(exc)
+        errors.raise_unexpected(client, response, errors.UnexpectedContent, reason, strict)
         return None
 
     if 500 <= response.status_code <= 599:
@@ -136,12 +112,12 @@ def _parse_response(
 
             return response_5xx
 
-        except _NOT_THE_DOCUMENTED_BODY as exc:
-            reason = _reason(exc)
-        _unexpected(client, response, errors.UnexpectedContent, reason, strict)
+        except errors.NOT_THE_DOCUMENTED_BODY as exc:
+            reason = errors.reason_of(exc)
+        errors.raise_unexpected(client, response, errors.UnexpectedContent, reason, strict)
         return None
 
-    _unexpected(client, response, errors.UnexpectedStatus, None, strict)
+    errors.raise_unexpected(client, response, errors.UnexpectedStatus, None, strict)
     return None
 
 
@@ -331,9 +307,10 @@ def _is_event_stream(response: httpx.Response) -> bool:
 def _not_an_event_stream(client: AuthenticatedClient | Client, response: httpx.Response) -> errors.UnexpectedStatus:
     """The error for an answer (read, and cut to a bound) that is not the event stream."""
     parsed = _parse_response(client=client, response=response, strict=True)
-    secret = client.token if isinstance(client, AuthenticatedClient) else None
     error = errors.NotAnEventStream.from_response(
-        response, secret=secret, reason="Content-Type " + response.headers.get("content-type", "missing")[:100]
+        response,
+        secret=errors.client_secret(client),
+        reason="Content-Type " + response.headers.get("content-type", "missing")[:100],
     )
     error.parsed = parsed
     return error
@@ -385,7 +362,7 @@ def _event_item(
         response_200 = _parse_response_200(item)
 
         return response_200
-    except _NOT_THE_DOCUMENTED_BODY:
+    except errors.NOT_THE_DOCUMENTED_BODY:
         # Not an event the API document describes: handed over as decoded, so that nothing is lost.
         return event
 

@@ -73,11 +73,16 @@ try {
   const opened = new Set();
   const texts = [];
   for (let round = 0; round < 200; round++) {
-    const names = await labels.allInnerTexts();
-    const next = names.findIndex((name) => !opened.has(name));
-    if (next < 0) break;
-    opened.add(names[next]);
-    await labels.nth(next).evaluate((element) => element.click());
+    // Found and clicked in one step in the page: the menu may change between two steps (a group
+    // opening), so an entry found by its index could be gone by the time it is clicked.
+    const name = await page.evaluate((done) => {
+      const entries = [...document.querySelectorAll("[data-testid='menu-item-label']")];
+      const entry = entries.find((element) => !done.includes(element.innerText));
+      entry?.click();
+      return entry ? entry.innerText : null;
+    }, [...opened]);
+    if (name === null) break;
+    opened.add(name);
     texts.push(await textAfterClick(page));
   }
   report.menu = [...opened];
